@@ -1,0 +1,232 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/opsbot/opsbot/domain"
+)
+
+// OutboxStore is what the dispatcher needs from the database.
+type OutboxStore interface {
+	ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]domain.OutboxItem, error)
+	MarkSent(ctx context.Context, it domain.OutboxItem, d domain.Delivery) error
+	RetryOutbox(ctx context.Context, id int64, at time.Time, reason string) error
+	DeferRecipient(ctx context.Context, platform domain.Platform, to string, until time.Time) error
+	FailOutbox(ctx context.Context, id int64, reason string) error
+}
+
+// Sender delivers outgoing messages to one platform. It returns a
+// *domain.SendError to say whether a failure is worth retrying; any other
+// error counts as transient.
+type Sender interface {
+	Send(ctx context.Context, it domain.OutboxItem) (domain.Delivery, error)
+}
+
+// SenderFunc adapts a function to Sender.
+type SenderFunc func(ctx context.Context, it domain.OutboxItem) (domain.Delivery, error)
+
+// Send calls f.
+func (f SenderFunc) Send(ctx context.Context, it domain.OutboxItem) (domain.Delivery, error) {
+	return f(ctx, it)
+}
+
+// Dispatcher delivers the outbox. See doc.go for why it is safe to run
+// several at once and to kill one at any moment.
+type Dispatcher struct {
+	Store   OutboxStore
+	Senders map[domain.Platform]Sender
+	// Fallback delivers for platforms with no Sender (no credentials):
+	// the log, or the terminal.
+	Fallback Sender
+	Log      *slog.Logger
+	Metrics  *Metrics
+
+	Batch       int           // messages claimed at once; default 20
+	Lease       time.Duration // how long a claim lasts; default 1m
+	Poll        time.Duration // idle wait between polls; default 1s
+	MaxAttempts int           // transient failures before giving up; default 10
+	SendTimeout time.Duration // one delivery attempt; default 15s
+
+	once sync.Once
+	wake chan struct{}
+}
+
+func (d *Dispatcher) init() {
+	d.once.Do(func() {
+		d.wake = make(chan struct{}, 1)
+		if d.Batch <= 0 {
+			d.Batch = 20
+		}
+		if d.Lease <= 0 {
+			d.Lease = time.Minute
+		}
+		if d.Poll <= 0 {
+			d.Poll = time.Second
+		}
+		if d.MaxAttempts <= 0 {
+			d.MaxAttempts = 10
+		}
+		if d.SendTimeout <= 0 {
+			d.SendTimeout = 15 * time.Second
+		}
+		if d.Metrics == nil {
+			d.Metrics = NewMetrics(nil)
+		}
+		if d.Log == nil {
+			d.Log = slog.New(slog.DiscardHandler)
+		}
+	})
+}
+
+// Wake makes a sleeping dispatcher poll now: call it after enqueueing.
+func (d *Dispatcher) Wake() {
+	d.init()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx is cancelled. On cancellation it finishes the
+// message it is sending, hands the rest of its batch back and returns.
+func (d *Dispatcher) Run(ctx context.Context) {
+	d.init()
+	for ctx.Err() == nil {
+		n, err := d.DeliverBatch(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.Log.Error("Outbox delivery failed", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-d.wake:
+		case <-time.After(d.Poll):
+		}
+	}
+}
+
+// DeliverBatch claims one batch of due messages and delivers them in
+// order. It returns how many it claimed.
+func (d *Dispatcher) DeliverBatch(ctx context.Context) (int, error) {
+	d.init()
+	items, err := d.Store.ClaimOutbox(ctx, d.Batch, d.Lease)
+	if err != nil {
+		return 0, err
+	}
+	// Store updates must land even while shutting down.
+	bg := context.WithoutCancel(ctx)
+	for i, it := range items {
+		if ctx.Err() != nil {
+			for _, rest := range items[i:] {
+				_ = d.Store.RetryOutbox(bg, rest.ID, time.Now(), "handed back at shutdown")
+			}
+			return len(items), nil
+		}
+		d.deliver(bg, it)
+	}
+	return len(items), nil
+}
+
+// DeliverAll delivers until nothing is due; for the terminal and tests.
+func (d *Dispatcher) DeliverAll(ctx context.Context) error {
+	for {
+		n, err := d.DeliverBatch(ctx)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+func (d *Dispatcher) deliver(ctx context.Context, it domain.OutboxItem) {
+	log := d.Log.With("outbox_id", it.ID, "platform", it.Platform, "kind", it.Kind)
+	// A reply in a thread, or an update, waits a little for the message it
+	// refers to; if that never lands, the reply goes out on its own.
+	if (it.ThreadRef != "" && it.ThreadTS == "") || (it.Kind == domain.OutUpdate && it.RefTS == "") {
+		if it.Attempts < 5 {
+			_ = d.Store.RetryOutbox(ctx, it.ID, time.Now().Add(time.Duration(it.Attempts)*2*time.Second),
+				"waiting for the message it refers to")
+			return
+		}
+		if it.Kind == domain.OutUpdate {
+			d.fail(ctx, log, it, "update target was never delivered")
+			return
+		}
+	}
+	sender := d.Senders[it.Platform]
+	if sender == nil {
+		sender = d.Fallback
+	}
+	if sender == nil {
+		d.fail(ctx, log, it, fmt.Sprintf("no sender for platform %q", it.Platform))
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, d.SendTimeout)
+	del, err := safeSend(sctx, sender, it)
+	cancel()
+	if err == nil {
+		if err := d.Store.MarkSent(ctx, it, del); err != nil {
+			// The message went out but is not marked: it will be sent
+			// again after the lease. At least once, never lost.
+			log.Error("Could not mark message sent", "err", err)
+		}
+		d.Metrics.Sent.WithLabelValues(string(it.Platform)).Inc()
+		return
+	}
+	if domain.IsPermanent(err) {
+		d.fail(ctx, log, it, err.Error())
+		return
+	}
+	if wait := domain.RetryAfter(err); wait > 0 {
+		d.Metrics.SendFailures.WithLabelValues(string(it.Platform), "rate_limited").Inc()
+		until := time.Now().Add(wait)
+		log.Warn("Rate limited; waiting", "retry_after", wait)
+		_ = d.Store.DeferRecipient(ctx, it.Platform, it.To, until)
+		_ = d.Store.RetryOutbox(ctx, it.ID, until, err.Error())
+		return
+	}
+	d.Metrics.SendFailures.WithLabelValues(string(it.Platform), "transient").Inc()
+	if it.Attempts >= d.MaxAttempts {
+		d.fail(ctx, log, it, fmt.Sprintf("gave up after %d attempts: %v", it.Attempts, err))
+		return
+	}
+	next := time.Now().Add(Backoff(it.Attempts))
+	log.Warn("Delivery failed; will retry", "attempt", it.Attempts, "next_attempt", next, "err", err)
+	_ = d.Store.RetryOutbox(ctx, it.ID, next, err.Error())
+}
+
+func (d *Dispatcher) fail(ctx context.Context, log *slog.Logger, it domain.OutboxItem, reason string) {
+	d.Metrics.SendFailures.WithLabelValues(string(it.Platform), "permanent").Inc()
+	log.Error("Delivery failed for good", "reason", reason)
+	if err := d.Store.FailOutbox(ctx, it.ID, reason); err != nil {
+		log.Error("Could not record failure", "err", err)
+	}
+}
+
+func safeSend(ctx context.Context, s Sender, it domain.OutboxItem) (del domain.Delivery, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = domain.Permanent("panic", errors.New(fmt.Sprint(p)))
+		}
+	}()
+	return s.Send(ctx, it)
+}
+
+// Backoff is the wait before retry number attempt: exponential from two
+// seconds, capped at fifteen minutes, with jitter so that replicas spread.
+func Backoff(attempt int) time.Duration {
+	if attempt < 1 {
+		attempt = 1
+	}
+	d := 2 * time.Second << min(attempt-1, 10)
+	d = min(d, 15*time.Minute)
+	jitter := time.Duration(rand.Int64N(int64(d) / 5))
+	return d - d/10 + jitter
+}

@@ -1,0 +1,286 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sort"
+	"strings"
+
+	"github.com/opsbot/opsbot/domain"
+)
+
+// Directory tells the router who is staff.
+type Directory interface {
+	StaffRole(ctx context.Context, userID string) (domain.Role, error)
+}
+
+// Router routes messages to commands, actions and customer intents, checks
+// roles, and turns errors and panics into replies.
+type Router struct {
+	dir      Directory
+	log      *slog.Logger
+	cmds     []*Command
+	byName   map[string]*Command
+	actions  []ActionHandler
+	intents  []CustomerIntent
+	hooks    []CustomerHook
+	fallback func(ctx context.Context, req *Request) (Reply, error)
+}
+
+// NewRouter returns a router with the built-in help command.
+func NewRouter(dir Directory, log *slog.Logger) *Router {
+	r := &Router{dir: dir, log: log, byName: map[string]*Command{}}
+	r.Register(&Command{
+		Name:        "help",
+		Usage:       "help [command]",
+		Description: "List the commands you can use, or explain one.",
+		Examples:    []string{"help", "help staff add"},
+		Role:        domain.RoleAgent,
+		Run:         r.help,
+	})
+	return r
+}
+
+// Register adds commands. Names must be unique.
+func (r *Router) Register(cmds ...*Command) {
+	for _, c := range cmds {
+		key := strings.ToLower(c.Name)
+		if _, dup := r.byName[key]; dup {
+			panic("bot: command registered twice: " + c.Name)
+		}
+		r.byName[key] = c
+		r.cmds = append(r.cmds, c)
+	}
+	sort.Slice(r.cmds, func(i, j int) bool { return r.cmds[i].Name < r.cmds[j].Name })
+}
+
+// Commands returns the registered commands in name order.
+func (r *Router) Commands() []*Command { return r.cmds }
+
+// HandleAction adds button and form handlers.
+func (r *Router) HandleAction(hs ...ActionHandler) { r.actions = append(r.actions, hs...) }
+
+// HandleCustomer adds customer intents, tried in order.
+func (r *Router) HandleCustomer(in ...CustomerIntent) { r.intents = append(r.intents, in...) }
+
+// HookCustomer adds a hook that sees customer messages before intents.
+func (r *Router) HookCustomer(h CustomerHook) { r.hooks = append(r.hooks, h) }
+
+// CustomerFallback sets the answer to customer text nothing else took.
+func (r *Router) CustomerFallback(f func(ctx context.Context, req *Request) (Reply, error)) {
+	r.fallback = f
+}
+
+// Handle answers one message. It never panics and always returns a reply
+// (possibly empty, meaning "say nothing").
+func (r *Router) Handle(ctx context.Context, msg Message) (reply Reply) {
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.Error("Handler panicked", "platform", msg.Platform, "user_id", msg.UserID,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			reply = r.internalError(msg)
+		}
+	}()
+	if msg.Platform != domain.PlatformWeChat {
+		role, err := r.dir.StaffRole(ctx, msg.UserID)
+		if err != nil {
+			r.log.Error("Role lookup failed", "user_id", msg.UserID, "err", err)
+			return r.internalError(msg)
+		}
+		msg.Role = role
+	} else {
+		msg.Role = domain.RoleCustomer
+	}
+	req := &Request{Message: msg}
+	var (
+		rep Reply
+		err error
+	)
+	switch {
+	case msg.Action != nil:
+		rep, err = r.action(ctx, req)
+	case msg.Platform == domain.PlatformWeChat:
+		rep, err = r.customer(ctx, req)
+	case !msg.Role.IsStaff():
+		return Text("Sorry, opsbot is for the shop's staff, and you are not on the staff list. " +
+			"Ask an admin to add you with `staff add <your user ID> agent`.")
+	default:
+		rep, err = r.command(ctx, req)
+	}
+	if err != nil {
+		return r.errorReply(req, err)
+	}
+	return rep
+}
+
+func (r *Router) command(ctx context.Context, req *Request) (Reply, error) {
+	words, offs := Split(req.Text)
+	if len(words) == 0 {
+		return r.help(ctx, req)
+	}
+	cmd, n := r.match(words)
+	if cmd == nil {
+		return r.unknown(words), nil
+	}
+	if !req.Role.Allows(cmd.Role) {
+		return Text(fmt.Sprintf("Sorry, `%s` needs the %s role; you are %s.", cmd.Name, cmd.Role, req.Role)), nil
+	}
+	req.Command = cmd
+	req.Args = words[n:]
+	req.line = req.Text
+	req.offs = offs[n:]
+	return cmd.Run(ctx, req)
+}
+
+// match finds the longest command name that prefixes words.
+func (r *Router) match(words []string) (*Command, int) {
+	for n := min(len(words), 3); n > 0; n-- {
+		if c, ok := r.byName[strings.ToLower(strings.Join(words[:n], " "))]; ok {
+			return c, n
+		}
+	}
+	return nil, 0
+}
+
+func (r *Router) unknown(words []string) Reply {
+	best, bestD := "", 1<<30
+	for _, c := range r.cmds {
+		n := len(strings.Fields(c.Name))
+		if n > len(words) {
+			n = len(words)
+		}
+		probe := strings.ToLower(strings.Join(words[:n], " "))
+		if d := distance(probe, c.Name); d < bestD {
+			best, bestD = c.Name, d
+		}
+	}
+	msg := fmt.Sprintf("I don't know the command `%s`.", words[0])
+	if best != "" && bestD <= max(2, len([]rune(best))/3) {
+		msg += fmt.Sprintf(" Did you mean `%s`?", best)
+	}
+	return Text(msg + " Type `help` to see what I can do.")
+}
+
+func (r *Router) action(ctx context.Context, req *Request) (Reply, error) {
+	id := req.Action.ID
+	for _, h := range r.actions {
+		if id == h.ID || strings.HasPrefix(id, h.ID+":") {
+			if !req.Role.Allows(h.Role) {
+				if !req.Role.IsStaff() {
+					return Text("Sorry, only the shop's staff can use this button."), nil
+				}
+				return Text(fmt.Sprintf("Sorry, this needs the %s role.", h.Role)), nil
+			}
+			return h.Run(ctx, req)
+		}
+	}
+	r.log.Warn("Unknown action", "action_id", id)
+	return Text("Sorry, I don't know that button any more. Type `help` to see what I can do."), nil
+}
+
+func (r *Router) customer(ctx context.Context, req *Request) (Reply, error) {
+	for _, h := range r.hooks {
+		rep, handled, err := h(ctx, req)
+		if err != nil || handled {
+			return rep, err
+		}
+	}
+	text := strings.TrimSpace(req.Text)
+	for _, in := range r.intents {
+		for _, kw := range in.Keywords {
+			if strings.HasPrefix(text, kw) {
+				req.line = text
+				rest := strings.TrimSpace(strings.TrimPrefix(text, kw))
+				req.Args, req.offs = Split(rest)
+				for i := range req.offs {
+					req.offs[i] += len(text) - len(rest)
+				}
+				return in.Run(ctx, req)
+			}
+		}
+	}
+	if r.fallback != nil {
+		return r.fallback(ctx, req)
+	}
+	return Reply{}, nil
+}
+
+func (r *Router) errorReply(req *Request, err error) Reply {
+	customer := req.Platform == domain.PlatformWeChat
+	var ue *UserError
+	switch {
+	case errors.As(err, &ue):
+		return Text(ue.Msg)
+	case IsUsage(err) && req.Command != nil:
+		return Text(fmt.Sprintf("%s\nUsage: `%s`", err.Error(), req.Command.Usage))
+	case errors.Is(err, domain.ErrNotFound) && !customer:
+		return Text("Not found: " + strings.TrimSuffix(err.Error(), ": not found"))
+	case errors.Is(err, domain.ErrForbidden):
+		if customer {
+			return Text("抱歉，您没有权限进行这个操作。")
+		}
+		return Text("Sorry, you are not allowed to do that.")
+	case errors.Is(err, domain.ErrInvalid) && !customer:
+		return Text(err.Error())
+	}
+	r.log.Error("Handler failed", "platform", req.Platform, "user_id", req.UserID, "err", err)
+	return r.internalError(req.Message)
+}
+
+func (r *Router) internalError(msg Message) Reply {
+	if msg.Platform == domain.PlatformWeChat {
+		return Text("抱歉，系统暂时出了点问题，请稍后再试。您的消息我们已经收到。")
+	}
+	return Text("Sorry, something went wrong on my side. It has been logged; please try again in a moment.")
+}
+
+func (r *Router) help(_ context.Context, req *Request) (Reply, error) {
+	if len(req.Args) > 0 {
+		c, _ := r.match(req.Args)
+		if c == nil {
+			return r.unknown(req.Args), nil
+		}
+		rep := Reply{Content: domain.Content{
+			Title:  c.Name,
+			Text:   c.Description,
+			Fields: []domain.Field{{Label: "Usage", Value: "`" + c.Usage + "`"}, {Label: "Role", Value: c.Role.String()}},
+		}}
+		for _, ex := range c.Examples {
+			rep.List = append(rep.List, "`"+ex+"`")
+		}
+		return rep, nil
+	}
+	rep := Reply{Content: domain.Content{Title: "What I can do"}}
+	for _, c := range r.cmds {
+		if req.Role.Allows(c.Role) {
+			rep.List = append(rep.List, fmt.Sprintf("`%s` — %s", c.Usage, c.Description))
+		}
+	}
+	rep.Note = "Type `help <command>` for examples."
+	return rep, nil
+}
+
+// distance is the Levenshtein distance between a and b, in runes.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

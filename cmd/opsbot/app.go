@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/opsbot/opsbot/bot"
+	"github.com/opsbot/opsbot/domain"
+	"github.com/opsbot/opsbot/handlers"
+	"github.com/opsbot/opsbot/store"
+	"github.com/opsbot/opsbot/store/localpg"
+)
+
+// app is opsbot wired together: the one place concrete things meet.
+type app struct {
+	cfg     Config
+	log     *slog.Logger
+	db      *store.DB
+	pg      *localpg.Server // the embedded database, when we started it
+	reg     *prometheus.Registry
+	metrics *bot.Metrics
+	clock   handlers.Clock
+	router  *bot.Router
+	disp    *bot.Dispatcher
+	sched   *bot.Scheduler
+	routes  []route // HTTP routes the adapters add
+	// channels are where staff notices go: configured Slack channel IDs,
+	// or logical names when Slack is off.
+	channels handlers.Channels
+	// starters run with the server (Socket Mode, say) until ctx ends.
+	starters []func(ctx context.Context) error
+}
+
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// handle adds an HTTP route, served with the same limits and metrics as
+// the built-in ones. pattern is a ServeMux pattern such as "POST /slack/events".
+func (a *app) handle(pattern string, h http.Handler) {
+	a.routes = append(a.routes, route{pattern: pattern, handler: h})
+}
+
+// openDB connects to DATABASE_URL, or starts the embedded Postgres.
+func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*store.DB, *localpg.Server, error) {
+	url := cfg.DatabaseURL
+	var pg *localpg.Server
+	if url == "" {
+		dir := filepath.Join(cfg.DataDir, "postgres")
+		log.Warn("DATABASE_URL is not set: using an embedded local PostgreSQL for trying opsbot out. "+
+			"For production set DATABASE_URL=postgres://user:pass@host:5432/opsbot", "dir", dir)
+		var err error
+		pg, err = localpg.Start(ctx, localpg.Config{Dir: dir, Log: pgLog(cfg)})
+		if err != nil {
+			return nil, nil, err
+		}
+		url = pg.URL
+		if pg.Reused {
+			log.Info("Embedded PostgreSQL was already running; using it", "dir", dir)
+			pg = nil // not ours to stop
+		}
+	}
+	db, err := store.Open(ctx, url, store.Options{MaxOpenConns: cfg.DBMaxConns, StatementTimeout: cfg.DBStatementTimeout})
+	if err != nil {
+		if pg != nil {
+			_ = pg.Stop()
+		}
+		return nil, nil, err
+	}
+	return db, pg, nil
+}
+
+func pgLog(cfg Config) io.Writer {
+	f, err := os.OpenFile(filepath.Join(cfg.DataDir, "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return io.Discard
+	}
+	return f
+}
+
+// newApp opens the database, migrates it and wires every part. out is
+// where the terminal shows messages for platforms with no credentials (nil:
+// the log).
+func newApp(ctx context.Context, cfg Config, log *slog.Logger) (*app, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("OPSBOT_DATA_DIR: %w", err)
+	}
+	db, pg, err := openDB(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a := &app{cfg: cfg, log: log, db: db, pg: pg, clock: handlers.NewClock(cfg.Location)}
+	if err := a.wire(ctx); err != nil {
+		a.close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *app) wire(ctx context.Context) error {
+	n, err := a.db.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		a.log.Info("Applied migrations", "count", n)
+	}
+	if err := a.db.EnsureAdmins(ctx, a.cfg.Admins); err != nil {
+		return err
+	}
+	a.reg = prometheus.NewRegistry()
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.metrics = bot.NewMetrics(a.reg)
+	a.reg.MustRegister(outboxCollector{db: a.db})
+
+	a.channels = handlers.Channels{
+		Complaints: orDefault(a.cfg.Slack.ComplaintsChannel, "#complaints"),
+		Managers:   orDefault(a.cfg.Slack.ManagersChannel, "#managers"),
+		Campaigns:  orDefault(a.cfg.Slack.CampaignsChannel, "#campaigns"),
+	}
+	a.router = bot.NewRouter(a.db, a.log)
+	a.router.Register(handlers.StaffCommands(a.db)...)
+	a.router.Register(handlers.OutboxCommands(a.db, a.clock)...)
+	a.router.HandleCustomer(handlers.CustomerHelp()...)
+	a.router.CustomerFallback(handlers.CustomerFallback)
+
+	a.disp = &bot.Dispatcher{
+		Store:    a.db,
+		Senders:  map[domain.Platform]bot.Sender{},
+		Fallback: logSender(a.log),
+		Log:      a.log,
+		Metrics:  a.metrics,
+	}
+	host, _ := os.Hostname()
+	a.sched = bot.NewScheduler(a.db, a.cfg.Location, fmt.Sprintf("%s/%d", host, os.Getpid()), a.log, a.metrics)
+	if err := a.sched.Add(bot.Job{
+		Name: "prune-deliveries", Schedule: "17 4 * * *",
+		Description: "Forget inbound delivery IDs older than 7 days (platform retries stop within minutes).",
+		Run: func(ctx context.Context, _ time.Time) error {
+			n, err := a.db.PruneDeliveries(ctx, 7*24*time.Hour)
+			a.log.Info("Pruned inbound deliveries", "count", n)
+			return err
+		},
+	}); err != nil {
+		return err
+	}
+	for _, w := range []func(context.Context) error{a.wireSlack, a.wireWeChat, a.wireFeatures} {
+		if err := w(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *app) close() {
+	if a.db != nil {
+		a.db.Close()
+	}
+	if a.pg != nil {
+		if err := a.pg.Stop(); err != nil {
+			a.log.Error("Could not stop embedded PostgreSQL", "err", err)
+		}
+	}
+}
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// logSender "delivers" to the log for platforms with no credentials, so
+// opsbot runs fully without them. The body is logged at debug only: it
+// may be a customer's words.
+func logSender(log *slog.Logger) bot.Sender {
+	return bot.SenderFunc(func(ctx context.Context, it domain.OutboxItem) (domain.Delivery, error) {
+		log.Info("Message for an unconfigured platform written to the log", "outbox_id", it.ID,
+			"platform", it.Platform, "to", it.To, "kind", it.Kind)
+		log.Debug("Message body", "outbox_id", it.ID, "text", bot.PlainText(it.Content))
+		return domain.Delivery{Channel: it.To, TS: fmt.Sprintf("log-%d", it.ID)}, nil
+	})
+}
+
+// outboxCollector reports the outbox depth at scrape time.
+type outboxCollector struct{ db *store.DB }
+
+var (
+	outboxPendingDesc = prometheus.NewDesc("opsbot_outbox_pending", "Messages waiting to be delivered.", nil, nil)
+	outboxFailedDesc  = prometheus.NewDesc("opsbot_outbox_failed", "Messages that failed for good.", nil, nil)
+)
+
+func (outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- outboxPendingDesc
+	ch <- outboxFailedDesc
+}
+
+func (c outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	pending, failed, err := c.db.OutboxStats(ctx)
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(outboxPendingDesc, prometheus.GaugeValue, float64(pending))
+	ch <- prometheus.MustNewConstMetric(outboxFailedDesc, prometheus.GaugeValue, float64(failed))
+}
