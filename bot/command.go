@@ -44,6 +44,11 @@ type CustomerIntent struct {
 // handled=false to let the message through.
 type CustomerHook func(ctx context.Context, req *Request) (reply Reply, handled bool, err error)
 
+// StaffHook sees staff messages before commands do: a message in a
+// complaint's Slack thread is a reply to the customer, not a command. It
+// returns handled=false to let the message through.
+type StaffHook func(ctx context.Context, req *Request) (reply Reply, handled bool, err error)
+
 // Request is a message routed to a handler, with its command line parsed.
 type Request struct {
 	Message

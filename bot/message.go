@@ -31,6 +31,10 @@ type Message struct {
 	Text string
 	// Action is set when a button was pressed or a form submitted.
 	Action *Action
+	// Ambient marks something said near opsbot rather than to it: a reply
+	// in a thread opsbot started, say. Only staff hooks see it; when none
+	// takes it, opsbot stays silent.
+	Ambient bool
 	// ID is the platform's delivery ID, for logs.
 	ID   string
 	Time time.Time

@@ -27,6 +27,7 @@ type Router struct {
 	actions  []ActionHandler
 	intents  []CustomerIntent
 	hooks    []CustomerHook
+	staff    []StaffHook
 	fallback func(ctx context.Context, req *Request) (Reply, error)
 }
 
@@ -69,6 +70,9 @@ func (r *Router) HandleCustomer(in ...CustomerIntent) { r.intents = append(r.int
 // HookCustomer adds a hook that sees customer messages before intents.
 func (r *Router) HookCustomer(h CustomerHook) { r.hooks = append(r.hooks, h) }
 
+// HookStaff adds a hook that sees staff messages before commands.
+func (r *Router) HookStaff(h StaffHook) { r.staff = append(r.staff, h) }
+
 // CustomerFallback sets the answer to customer text nothing else took.
 func (r *Router) CustomerFallback(f func(ctx context.Context, req *Request) (Reply, error)) {
 	r.fallback = f
@@ -104,6 +108,8 @@ func (r *Router) Handle(ctx context.Context, msg Message) (reply Reply) {
 		rep, err = r.action(ctx, req)
 	case msg.Platform == domain.PlatformWeChat:
 		rep, err = r.customer(ctx, req)
+	case msg.Ambient && !msg.Role.IsStaff():
+		return Reply{}
 	case !msg.Role.IsStaff():
 		return Text("Sorry, opsbot is for the shop's staff, and you are not on the staff list. " +
 			"Ask an admin to add you with `staff add <your user ID> agent`.")
@@ -117,6 +123,15 @@ func (r *Router) Handle(ctx context.Context, msg Message) (reply Reply) {
 }
 
 func (r *Router) command(ctx context.Context, req *Request) (Reply, error) {
+	for _, h := range r.staff {
+		rep, handled, err := h(ctx, req)
+		if err != nil || handled {
+			return rep, err
+		}
+	}
+	if req.Ambient {
+		return Reply{}, nil
+	}
 	words, offs := Split(req.Text)
 	if len(words) == 0 {
 		return r.help(ctx, req)

@@ -37,11 +37,11 @@ type Scheduler struct {
 	log     *slog.Logger
 	metrics *Metrics
 
-	cron  *cron.Cron
-	mu    sync.Mutex
-	jobs  map[string]*scheduled
-	ctx   context.Context
-	stop  context.CancelFunc
+	cron *cron.Cron
+	mu   sync.Mutex
+	jobs map[string]*scheduled
+	ctx  context.Context
+	stop context.CancelFunc
 }
 
 type scheduled struct {
