@@ -48,7 +48,7 @@ type Dispatcher struct {
 	Metrics  *Metrics
 
 	Batch       int           // messages claimed at once; default 20
-	Lease       time.Duration // how long a claim lasts; default 1m
+	Lease       time.Duration // how long a claim lasts; default 30s
 	Poll        time.Duration // idle wait between polls; default 1s
 	MaxAttempts int           // transient failures before giving up; default 10
 	SendTimeout time.Duration // one delivery attempt; default 15s
@@ -64,7 +64,8 @@ func (d *Dispatcher) init() {
 			d.Batch = 20
 		}
 		if d.Lease <= 0 {
-			d.Lease = time.Minute
+			// Messages claimed by a dispatcher that died wait this long.
+			d.Lease = 30 * time.Second
 		}
 		if d.Poll <= 0 {
 			d.Poll = time.Second
@@ -117,22 +118,64 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // order. It returns how many it claimed.
 func (d *Dispatcher) DeliverBatch(ctx context.Context) (int, error) {
 	d.init()
+	claimed := time.Now()
 	items, err := d.Store.ClaimOutbox(ctx, d.Batch, d.Lease)
 	if err != nil {
 		return 0, err
 	}
+	// Stop starting sends while the last one can still finish within the
+	// lease; after it, another dispatcher may claim the rest.
+	deadline := claimed.Add(d.Lease - min(d.SendTimeout, d.Lease/2))
 	// Store updates must land even while shutting down.
 	bg := context.WithoutCancel(ctx)
+	// What this batch delivered under a Ref, so that a reply in its thread
+	// (or an update) claimed in the same batch goes out now, not after a
+	// retry; and recipients that rate-limited us, so that the rest of the
+	// batch does not hammer them.
+	landed := map[string]domain.Delivery{}
+	limited := map[string]time.Time{}
 	for i, it := range items {
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || (i > 0 && time.Now().After(deadline)) {
+			reason := "handed back at shutdown"
+			if ctx.Err() == nil {
+				reason = "handed back before the lease ran out"
+			}
 			for _, rest := range items[i:] {
-				_ = d.Store.RetryOutbox(bg, rest.ID, time.Now(), "handed back at shutdown")
+				_ = d.Store.RetryOutbox(bg, rest.ID, time.Now(), reason)
 			}
 			return len(items), nil
 		}
-		d.deliver(bg, it)
+		if it.ThreadRef != "" && it.ThreadTS == "" {
+			if del, ok := landed[it.ThreadRef]; ok {
+				it.ThreadChannel, it.ThreadTS = del.Channel, del.TS
+			}
+		}
+		if it.Kind == domain.OutUpdate && it.RefTS == "" {
+			if del, ok := landed[it.Ref]; ok {
+				it.RefChannel, it.RefTS = del.Channel, del.TS
+			}
+		}
+		key := string(it.Platform) + "\x00" + it.To
+		if until, ok := limited[key]; ok {
+			_ = d.Store.RetryOutbox(bg, it.ID, until, "waiting out a rate limit")
+			continue
+		}
+		res := d.deliver(bg, it)
+		if res.sent && it.Ref != "" && it.Kind != domain.OutUpdate && res.delivery.TS != "" {
+			landed[it.Ref] = res.delivery
+		}
+		if !res.limitedUntil.IsZero() {
+			limited[key] = res.limitedUntil
+		}
 	}
 	return len(items), nil
+}
+
+// outcome is what became of one delivery attempt.
+type outcome struct {
+	sent         bool
+	delivery     domain.Delivery
+	limitedUntil time.Time // set when the recipient rate-limited us
 }
 
 // DeliverAll delivers until nothing is due; for the terminal and tests.
@@ -145,7 +188,7 @@ func (d *Dispatcher) DeliverAll(ctx context.Context) error {
 	}
 }
 
-func (d *Dispatcher) deliver(ctx context.Context, it domain.OutboxItem) {
+func (d *Dispatcher) deliver(ctx context.Context, it domain.OutboxItem) outcome {
 	log := d.Log.With("outbox_id", it.ID, "platform", it.Platform, "kind", it.Kind)
 	// A reply in a thread, or an update, waits a little for the message it
 	// refers to; if that never lands, the reply goes out on its own.
@@ -153,11 +196,11 @@ func (d *Dispatcher) deliver(ctx context.Context, it domain.OutboxItem) {
 		if it.Attempts < 5 {
 			_ = d.Store.RetryOutbox(ctx, it.ID, time.Now().Add(time.Duration(it.Attempts)*2*time.Second),
 				"waiting for the message it refers to")
-			return
+			return outcome{}
 		}
 		if it.Kind == domain.OutUpdate {
 			d.fail(ctx, log, it, "update target was never delivered")
-			return
+			return outcome{}
 		}
 	}
 	sender := d.Senders[it.Platform]
@@ -166,7 +209,7 @@ func (d *Dispatcher) deliver(ctx context.Context, it domain.OutboxItem) {
 	}
 	if sender == nil {
 		d.fail(ctx, log, it, fmt.Sprintf("no sender for platform %q", it.Platform))
-		return
+		return outcome{}
 	}
 	sctx, cancel := context.WithTimeout(ctx, d.SendTimeout)
 	del, err := safeSend(sctx, sender, it)
@@ -178,11 +221,11 @@ func (d *Dispatcher) deliver(ctx context.Context, it domain.OutboxItem) {
 			log.Error("Could not mark message sent", "err", err)
 		}
 		d.Metrics.Sent.WithLabelValues(string(it.Platform)).Inc()
-		return
+		return outcome{sent: true, delivery: del}
 	}
 	if domain.IsPermanent(err) {
 		d.fail(ctx, log, it, err.Error())
-		return
+		return outcome{}
 	}
 	if wait := domain.RetryAfter(err); wait > 0 {
 		d.Metrics.SendFailures.WithLabelValues(string(it.Platform), "rate_limited").Inc()
@@ -190,16 +233,17 @@ func (d *Dispatcher) deliver(ctx context.Context, it domain.OutboxItem) {
 		log.Warn("Rate limited; waiting", "retry_after", wait)
 		_ = d.Store.DeferRecipient(ctx, it.Platform, it.To, until)
 		_ = d.Store.RetryOutbox(ctx, it.ID, until, err.Error())
-		return
+		return outcome{limitedUntil: until}
 	}
 	d.Metrics.SendFailures.WithLabelValues(string(it.Platform), "transient").Inc()
 	if it.Attempts >= d.MaxAttempts {
 		d.fail(ctx, log, it, fmt.Sprintf("gave up after %d attempts: %v", it.Attempts, err))
-		return
+		return outcome{}
 	}
 	next := time.Now().Add(Backoff(it.Attempts))
 	log.Warn("Delivery failed; will retry", "attempt", it.Attempts, "next_attempt", next, "err", err)
 	_ = d.Store.RetryOutbox(ctx, it.ID, next, err.Error())
+	return outcome{}
 }
 
 func (d *Dispatcher) fail(ctx context.Context, log *slog.Logger, it domain.OutboxItem, reason string) {

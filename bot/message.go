@@ -65,6 +65,10 @@ type Reply struct {
 	Modal *Modal
 	// Update replaces the message holding the pressed button.
 	Update bool
+	// Errors rejects a submitted form: messages by input ID. Slack shows
+	// them beside the inputs and keeps the form open; adapters without
+	// forms should show them as text.
+	Errors map[string]string
 }
 
 // Modal is a form to fill in.

@@ -84,6 +84,10 @@ func (s *Scheduler) Add(j Job) error {
 	sj := &scheduled{Job: j, sched: sched}
 	sj.entry = s.cron.Schedule(sched, cron.FuncJob(func() { s.tick(sj) }))
 	s.jobs[j.Name] = sj
+	// Export the job's series at zero from the start, so /metrics lists
+	// every job and rate() works from the first run.
+	s.metrics.JobRuns.WithLabelValues(j.Name)
+	s.metrics.JobFailures.WithLabelValues(j.Name)
 	return nil
 }
 

@@ -18,7 +18,9 @@ type MigrationStatus struct {
 }
 
 func (db *DB) provider() (*goose.Provider, error) {
-	locker, err := lock.NewPostgresSessionLocker()
+	// Poll the lock every second (goose's default is every five), so a
+	// replica that starts while another migrates waits one second, not five.
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return nil, fmt.Errorf("store: migration lock: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -49,6 +50,10 @@ type WeChatConfig struct {
 	Token          string
 	EncodingAESKey string
 	APIURL         string
+	// Templates maps notice kinds to template IDs (WECHAT_TEMPLATES,
+	// "kind=TEMPLATE_ID,kind2=TEMPLATE_ID2"), used outside the 48-hour
+	// window.
+	Templates map[string]string
 }
 
 // Enabled reports whether Slack credentials are configured.
@@ -183,6 +188,18 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if w.APIURL != "" && !strings.HasPrefix(w.APIURL, "http") {
 		bad("WECHAT_API_URL", "an http(s) URL", w.APIURL)
 	}
+	if v := get("WECHAT_TEMPLATES", ""); v != "" {
+		c.WeChat.Templates = map[string]string{}
+		for _, pair := range strings.Split(v, ",") {
+			kind, id, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			kind, id = strings.TrimSpace(kind), strings.TrimSpace(id)
+			if !ok || kind == "" || id == "" || strings.ContainsAny(id, " \t") {
+				bad("WECHAT_TEMPLATES", "comma-separated kind=TEMPLATE_ID pairs such as complaint_update=Xyz123", v)
+				break
+			}
+			c.WeChat.Templates[kind] = id
+		}
+	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
@@ -205,16 +222,18 @@ func defaultDataDir(getenv func(string) string) string {
 	return filepath.Join(os.TempDir(), "opsbot")
 }
 
-// mask hides a secret, keeping enough to tell which one it is.
+// mask hides a secret. It keeps only a Slack token's kind prefix
+// ("xoxb-", "xapp-"), which says which token it is without giving any of
+// it away; signing secrets, app secrets and AES keys show nothing.
 func mask(s string) string {
-	switch {
-	case s == "":
+	if s == "" {
 		return ""
-	case len(s) <= 8:
-		return "****"
-	default:
-		return s[:5] + "****"
 	}
+	if kind, _, ok := strings.Cut(s, "-"); ok && len(kind) == 4 && strings.HasPrefix(kind, "x") &&
+		strings.Trim(kind, "abcdefghijklmnopqrstuvwxyz") == "" {
+		return kind + "-****"
+	}
+	return "****"
 }
 
 // LogValue prints the configuration with secrets masked.
@@ -249,7 +268,8 @@ func (c Config) LogValue() slog.Value {
 			slog.String("app_secret", mask(c.WeChat.AppSecret)),
 			slog.String("token", mask(c.WeChat.Token)),
 			slog.String("encoding_aes_key", mask(c.WeChat.EncodingAESKey)),
-			slog.String("api_url", c.WeChat.APIURL)),
+			slog.String("api_url", c.WeChat.APIURL),
+			slog.Any("templates", c.WeChat.Templates)),
 	)
 }
 
@@ -264,15 +284,20 @@ func (c Config) slackMode() string {
 	}
 }
 
+// redactURL hides the password of a database URL, in the user part or
+// in a password= parameter.
 func redactURL(s string) string {
-	i := strings.Index(s, "://")
-	at := strings.LastIndex(s, "@")
-	if i < 0 || at < i {
-		return s
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
 	}
-	cred := s[i+3 : at]
-	if user, _, ok := strings.Cut(cred, ":"); ok {
-		return s[:i+3] + user + ":****" + s[at:]
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "****")
 	}
-	return s
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "****")
+		u.RawQuery = q.Encode()
+	}
+	return strings.ReplaceAll(u.String(), "%2A%2A%2A%2A", "****")
 }

@@ -3,16 +3,81 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"time"
+
+	"github.com/silenceper/wechat/v2/cache"
+
+	"github.com/opsbot/opsbot/bot/wechat"
+	"github.com/opsbot/opsbot/domain"
+	"github.com/opsbot/opsbot/handlers"
 )
+
+// wechatAPITimeout bounds every WeChat API call.
+const wechatAPITimeout = 10 * time.Second
+
+func wechatAccount(c WeChatConfig) wechat.Account {
+	return wechat.Account{AppID: c.AppID, AppSecret: c.AppSecret, Token: c.Token, EncodingAESKey: c.EncodingAESKey}
+}
 
 // wireWeChat connects the Official Account adapter when WECHAT_APP_ID is set.
 func (a *app) wireWeChat(ctx context.Context) error {
+	c := a.cfg.WeChat
+	if !c.Enabled() {
+		return nil
+	}
+	wechat.ConfigureAPI(c.APIURL, wechatAPITimeout)
+	acc := wechatAccount(c)
+	oa := wechat.NewOfficialAccount(acc, wechat.TokenCache{Store: a.db, Log: a.log})
+	ad, err := wechat.New(acc, a.router, a.db, wechat.Options{
+		Welcome: handlers.CustomerWelcome,
+		Wake:    a.disp.Wake,
+		Log:     a.log.With("adapter", "wechat"),
+	})
+	if err != nil {
+		return fmt.Errorf("WECHAT_*: %w", err)
+	}
+	a.handle("GET /wechat", ad)
+	a.handle("POST /wechat", ad)
+	a.disp.Senders[domain.PlatformWeChat] = wechat.NewSender(oa, a.db, wechat.SenderOptions{
+		Templates: c.Templates,
+		Agents:    a.channels.Complaints,
+		Log:       a.log.With("adapter", "wechat"),
+	})
+	mode := "plaintext"
+	if c.EncodingAESKey != "" {
+		mode = "compatible or safe"
+	}
+	a.log.Info("WeChat Official Account adapter on", "path", "/wechat", "message_mode", mode,
+		"templates", len(c.Templates))
 	return nil
 }
 
 // wechatCmd is `opsbot wechat menu show|apply`.
 func wechatCmd(ctx context.Context, cfg Config, log *slog.Logger, args []string, out io.Writer) error {
-	return errors.New("usage: opsbot wechat menu show|apply")
+	const usage = "usage: opsbot wechat menu show|apply"
+	if len(args) != 2 || args[0] != "menu" || (args[1] != "show" && args[1] != "apply") {
+		return errors.New(usage)
+	}
+	if args[1] == "show" {
+		wechat.PrintMenu(out)
+		return nil
+	}
+	c := cfg.WeChat
+	if !c.Enabled() {
+		return errors.New("wechat menu apply: set WECHAT_APP_ID, WECHAT_APP_SECRET and WECHAT_TOKEN first")
+	}
+	wechat.ConfigureAPI(c.APIURL, wechatAPITimeout)
+	// A one-off command: a process-local token cache is enough, and the
+	// stable-token API hands out the same token the servers use.
+	oa := wechat.NewOfficialAccount(wechatAccount(c), cache.NewMemory())
+	if err := wechat.ApplyMenu(oa); err != nil {
+		return fmt.Errorf("wechat menu apply: %w", err)
+	}
+	log.Info("WeChat menu applied", "buttons", len(wechat.Menu))
+	fmt.Fprintln(out, "menu applied:")
+	wechat.PrintMenu(out)
+	return nil
 }

@@ -61,13 +61,30 @@ func URL(tb testing.TB) string {
 	if setupErr != nil {
 		tb.Fatalf("storetest: %v", setupErr)
 	}
+	return create(tb, template)
+}
+
+// EmptyURL creates a fresh database with no tables at all (no migrations
+// applied) and returns its URL, for tests of the migrations themselves.
+func EmptyURL(tb testing.TB) string {
+	tb.Helper()
+	once.Do(func() { setupErr = setup() })
+	if setupErr != nil {
+		tb.Fatalf("storetest: %v", setupErr)
+	}
+	return create(tb, "template0")
+}
+
+// create makes a database cloned from tmpl, dropped when the test ends.
+func create(tb testing.TB, tmpl string) string {
+	tb.Helper()
 	name := "t_" + randomHex(8)
 	admin, err := sql.Open("postgres", adminURL)
 	if err != nil {
 		tb.Fatalf("storetest: %v", err)
 	}
 	defer admin.Close()
-	if _, err := admin.Exec(`CREATE DATABASE ` + pq.QuoteIdentifier(name) + ` TEMPLATE ` + pq.QuoteIdentifier(template)); err != nil {
+	if _, err := admin.Exec(`CREATE DATABASE ` + pq.QuoteIdentifier(name) + ` TEMPLATE ` + pq.QuoteIdentifier(tmpl)); err != nil {
 		tb.Fatalf("storetest: create database: %v", err)
 	}
 	tb.Cleanup(func() {

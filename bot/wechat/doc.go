@@ -1,0 +1,57 @@
+// Package wechat is the WeChat Official Account (公众号) adapter: the
+// callback that customers' messages arrive on, and the outbox sender that
+// reaches them. It is built on silenceper/wechat's officialaccount package
+// (never its root package, whose init turns on debug logging of message
+// bodies).
+//
+// # Checking requests
+//
+// Every request's signature (sha1 of token, timestamp and nonce) is
+// compared in constant time before anything else; in safe and compatible
+// mode msg_signature, which also covers the encrypted body, is checked
+// before decrypting. A failure is answered 403 and nothing is recorded.
+// When an EncodingAESKey is configured only encrypted messages are
+// accepted, because the plain signature does not cover the body.
+//
+// # Answering within 5 seconds, and never twice
+//
+// WeChat waits 5 s for an answer and then retries, three tries in all,
+// possibly at another replica. The callback:
+//
+//  1. records the delivery with store.FirstDelivery (key: MsgId, or for
+//     events FromUserName+CreateTime+Event). The insert is atomic across
+//     replicas and restarts: exactly one try is "first". If the insert
+//     fails nothing was recorded and WeChat's retry starts afresh.
+//  2. The first try runs the handler, bounded by Options.Deadline (4 s)
+//     from the request's arrival. In time: the reply is saved with
+//     SaveResponse and sent. Late: "success" is saved and sent at once,
+//     and the handler's answer is written to the outbox when it comes,
+//     to go out as a 客服消息. An atomic flag decides which of the two
+//     happens, so the answer is never both passive and queued.
+//  3. Any other try reads the saved reply and sends the same bytes. If
+//     the first try is still working it polls for up to RetryWait; the
+//     first try saves by its deadline at the latest, so the wait is
+//     short. A replica that died between steps 1 and 2 leaves no saved
+//     reply: its retries get "success", and the message is not processed
+//     again — at most once, as WeChat's retries demand.
+//
+// # Reaching customers
+//
+// Sender delivers outbox messages. A 客服消息 may be sent within 48 hours
+// of the customer's last message or click, a few per interaction; the
+// follower table tracks the window and the allowance, taken one at a time
+// with a single UPDATE so replicas cannot overspend it. Outside the window
+// a template message goes out when the notice kind has a template;
+// otherwise the message fails for good and the agents are told through
+// the outbox (once per message, by DedupeKey), so a person follows up.
+// WeChat's errcodes become *APIError values whose sentinels say what
+// to do: refresh the token once (40001, 40014, 42001), fall back (45015,
+// 45047), stop (43004), wait (45009), try again (-1).
+//
+// # Access token
+//
+// All replicas share one stable access token through TokenCache (a
+// Postgres table). Two replicas missing the cache at the same moment both
+// fetch, which is harmless: the stable-token API returns the same token
+// and does not invalidate the other's.
+package wechat
