@@ -559,7 +559,7 @@ func TestDispatcherCrashAfterClaim(t *testing.T) {
 		}
 	}
 	// A dispatcher claims four messages and dies before sending them.
-	const lease = 300 * time.Millisecond
+	const lease = 3 * time.Second // long enough that the first pass cannot outlive it
 	claimed, err := db.ClaimOutbox(ctx, 4, lease)
 	if err != nil || len(claimed) != 4 {
 		t.Fatalf("claim = %d, %v", len(claimed), err)

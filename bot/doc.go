@@ -14,13 +14,20 @@ package bot
 // rows become claimable again. That makes delivery at least once: a message
 // sent just before a crash, and not yet marked, is sent again. Platforms
 // that can dedupe (Slack threads, WeChat) see at most one duplicate per
-// crash; we accept that over losing a message.
+// crash; we accept that over losing a message. A dispatcher stops starting
+// sends once the last one could outlive its lease, and hands the rest of
+// the batch back, so a slow platform never makes two live dispatchers
+// send the same message. The lease (30s by default) is also how long the
+// messages a killed dispatcher had claimed wait before another takes them.
 //
 // Retries. Errors are classified by the sender: permanent ones (unknown
 // channel, revoked token, a WeChat customer who unfollowed) are recorded
 // with their reason and never retried; rate limits hold back every pending
 // message to the same recipient for Retry-After; anything else backs off
-// exponentially with jitter and fails for good after MaxAttempts.
+// exponentially with jitter and fails for good after MaxAttempts. Within a
+// batch, a rate-limited recipient gets no further calls, and a thread
+// reply or update whose parent was sent earlier in the same batch goes out
+// at once with the parent's timestamp instead of waiting for a retry.
 //
 // Scheduler. Cron only says "it is time". Each replica's tick inserts a
 // (job, slot) row into job_runs; the unique index lets exactly one insert

@@ -187,7 +187,7 @@ func zhState(c domain.Complaint) string {
 // Text for other features (menu, progress, survey scores) passes through.
 func (h *Complaints) CustomerHook(ctx context.Context, req *bot.Request) (bot.Reply, bool, error) {
 	orig := strings.TrimSpace(req.Text)
-	raw := domain.FoldWidth(orig) // for matching keywords only; stored text keeps its punctuation
+	raw := domain.FoldWidth(orig)        // for matching keywords only; stored text keeps its punctuation
 	if raw == "" || h.passThrough(raw) { // checked first: the menu costs no query
 		return bot.Reply{}, false, nil
 	}

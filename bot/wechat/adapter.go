@@ -234,9 +234,14 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 // answer processes a verified message once and writes the reply; retries
 // get the first reply again.
 func (a *Adapter) answer(w http.ResponseWriter, r *http.Request, req request) {
-	ctx := r.Context()
+	// Once a delivery is being recorded, WeChat hanging up must not stop
+	// the work half-way: the record would say "seen" with no answer.
+	// Every step below has its own bound.
+	ctx := context.WithoutCancel(r.Context())
 	log := a.log.With("wechat_key", req.key, "msg_type", req.msg.MsgType)
-	first, err := a.record(ctx, req)
+	rctx, rcancel := context.WithTimeout(ctx, a.opt.Deadline)
+	first, err := a.record(rctx, req)
+	rcancel()
 	if err != nil {
 		// Nothing recorded: WeChat's retry will be processed.
 		log.Error("Could not record WeChat delivery", "err", err)
@@ -245,7 +250,7 @@ func (a *Adapter) answer(w http.ResponseWriter, r *http.Request, req request) {
 	}
 	if !first {
 		log.Debug("WeChat retry; answering as before")
-		a.writeBody(w, a.savedResponse(ctx, req.key, req.start))
+		a.writeBody(w, a.savedResponse(r.Context(), req.key, req.start))
 		return
 	}
 	text := a.process(ctx, log, req)
@@ -258,8 +263,7 @@ func (a *Adapter) answer(w http.ResponseWriter, r *http.Request, req request) {
 			body = string(b)
 		}
 	}
-	// Saved even if the request was cancelled: retries need it.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := a.st.SaveResponse(sctx, domain.PlatformWeChat, req.key, body); err != nil {
 		log.Error("Could not save WeChat reply for retries", "err", err)
@@ -286,6 +290,8 @@ func (a *Adapter) record(ctx context.Context, req request) (bool, error) {
 // first try delivers its answer as a 客服消息 if it runs late).
 func (a *Adapter) savedResponse(ctx context.Context, key string, start time.Time) string {
 	deadline := start.Add(a.opt.RetryWait)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	wait := 5 * time.Millisecond
 	for {
 		resp, ok, err := a.st.Response(ctx, domain.PlatformWeChat, key)

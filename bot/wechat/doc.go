@@ -18,10 +18,13 @@
 // WeChat waits 5 s for an answer and then retries, three tries in all,
 // possibly at another replica. The callback:
 //
-//  1. records the delivery with store.FirstDelivery (key: MsgId, or for
-//     events FromUserName+CreateTime+Event). The insert is atomic across
-//     replicas and restarts: exactly one try is "first". If the insert
-//     fails nothing was recorded and WeChat's retry starts afresh.
+//  1. records the delivery in inbound_dedupe (key: MsgId, or for events
+//     FromUserName+CreateTime+Event): FirstDelivery for events, and for
+//     messages and menu clicks WeChatFirstMessage, which in the same
+//     statement restarts the customer's 48-hour window (so it is open
+//     before any answer is queued). The insert is atomic across replicas
+//     and restarts: exactly one try is "first". If it fails nothing was
+//     recorded and WeChat's retry starts afresh.
 //  2. The first try runs the handler, bounded by Options.Deadline (4 s)
 //     from the request's arrival. In time: the reply is saved with
 //     SaveResponse and sent. Late: "success" is saved and sent at once,

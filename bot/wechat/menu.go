@@ -37,9 +37,9 @@ func clickCommand(key string) string {
 
 // PrintMenu shows the menu as `opsbot wechat menu show` prints it.
 func PrintMenu(w io.Writer) {
-	fmt.Fprintf(w, "%-10s %-10s %s\n", "BUTTON", "KEY", "ANSWERS AS")
+	fmt.Fprintln(w, "KEY        BUTTON → ANSWERS AS")
 	for _, b := range Menu {
-		fmt.Fprintf(w, "%-10s %-10s %s\n", b.Name, b.Key, b.Command)
+		fmt.Fprintf(w, "%-10s %s → 「%s」\n", b.Key, b.Name, b.Command)
 	}
 }
 

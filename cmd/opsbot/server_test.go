@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/domain"
 	"github.com/opsbot/opsbot/store/storetest"
 )
@@ -288,5 +289,19 @@ func TestServeAddrInUse(t *testing.T) {
 	err := b.serve(context.Background(), nil)
 	if err == nil || !strings.Contains(err.Error(), "OPSBOT_ADDR") {
 		t.Errorf("serve on a busy port = %v", err)
+	}
+}
+
+func TestAdminsBootstrappedAtStart(t *testing.T) {
+	t.Parallel()
+	a, _ := testApp(t, map[string]string{"OPSBOT_ADMINS": "U024BE7LH,U0G9QF9C6"})
+	for _, id := range []string{"U024BE7LH", "U0G9QF9C6"} {
+		if r, err := a.db.StaffRole(context.Background(), id); err != nil || r != domain.RoleAdmin {
+			t.Errorf("%s: %v, %v; want admin", id, r, err)
+		}
+	}
+	rep := a.router.Handle(context.Background(), bot.Message{Platform: domain.PlatformSlack, UserID: "U024BE7LH", Text: "staff add <@U1> agent"})
+	if rep.Text != "<@U1> is now an agent." {
+		t.Errorf("bootstrapped admin adds staff: %q", rep.Text)
 	}
 }

@@ -31,7 +31,11 @@ func (a *app) wireWeChat(ctx context.Context) error {
 	wechat.ConfigureAPI(c.APIURL, wechatAPITimeout)
 	acc := wechatAccount(c)
 	oa := wechat.NewOfficialAccount(acc, wechat.TokenCache{Store: a.db, Log: a.log})
-	ad, err := wechat.New(acc, a.router, a.db, wechat.Options{
+	inbox, err := a.db.NewWeChatInbox(ctx)
+	if err != nil {
+		return err
+	}
+	ad, err := wechat.New(acc, a.router, inbox, wechat.Options{
 		Welcome: handlers.CustomerWelcome,
 		Wake:    a.disp.Wake,
 		Log:     a.log.With("adapter", "wechat"),
