@@ -38,6 +38,9 @@ type app struct {
 	channels handlers.Channels
 	// starters run with the server (Socket Mode, say) until ctx ends.
 	starters []func(ctx context.Context) error
+	// drains wait for adapters' background work at shutdown, after the
+	// HTTP server stops taking requests.
+	drains []func()
 }
 
 type route struct {

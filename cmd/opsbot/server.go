@@ -145,6 +145,18 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	if err := srv.Shutdown(sctx); err != nil {
 		a.log.Error("HTTP shutdown", "err", err)
 	}
+	drained := make(chan struct{})
+	go func() {
+		for _, drain := range a.drains {
+			drain()
+		}
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-sctx.Done():
+		a.log.Warn("Gave up waiting for adapters' background work")
+	}
 	a.sched.Stop(sctx)
 	stopBG()
 	select {

@@ -39,6 +39,7 @@ func (a *app) wireSlack(ctx context.Context) error {
 		a.handle("POST /slack/interactions", ad.Interactions())
 	}
 	a.disp.Senders[domain.PlatformSlack] = ad
+	a.drains = append(a.drains, ad.Wait)
 	if a.cfg.Slack.AppToken != "" {
 		a.starters = append(a.starters, ad.RunSocketMode)
 	}
