@@ -413,7 +413,7 @@ func (h *Complaints) replyAction(ctx context.Context, req *bot.Request) (bot.Rep
 	if v, ok := req.Action.Form["text"]; ok { // the form's submission
 		text, _ := domain.CleanText(v, domain.MaxComplaintText)
 		if text == "" {
-			return bot.Reply{}, bot.Errorf("The reply was empty; nothing was sent.")
+			return formError("text", "The reply was empty; nothing was sent."), nil
 		}
 		return h.reply(ctx, req, n, text, true)
 	}
@@ -441,7 +441,7 @@ func (h *Complaints) resolveAction(ctx context.Context, req *bot.Request) (bot.R
 	if v, ok := req.Action.Form["outcome"]; ok { // the form's submission
 		text, _ := domain.CleanText(v, domain.MaxComplaintText)
 		if text == "" {
-			return bot.Reply{}, bot.Errorf("Say what was done; the complaint is still open.")
+			return formError("outcome", "Say what was done; the complaint is still open."), nil
 		}
 		return h.resolve(ctx, req, n, text)
 	}
@@ -464,7 +464,7 @@ func (h *Complaints) categoryAction(ctx context.Context, req *bot.Request) (bot.
 	if v, ok := req.Action.Form["category"]; ok { // the form's submission
 		cat, err := parseCategoryLabel(v)
 		if err != nil {
-			return bot.Reply{}, bot.Errorf("Pick one of the categories.")
+			return formError("category", "Pick one of the categories."), nil
 		}
 		return h.recategorise(ctx, req, n, cat)
 	}
@@ -667,7 +667,25 @@ func (h *Complaints) newModal() *bot.Modal {
 
 func (h *Complaints) newPhoneForm(ctx context.Context, req *bot.Request) (bot.Reply, error) {
 	f := req.Action.Form
-	return h.createPhone(ctx, req, phoneInput{contact: f["contact"], order: f["order"], category: f["category"], text: f["text"]})
+	if s, _ := domain.CleanText(f["contact"], 100); s == "" {
+		return formError("contact", "Give the customer's phone so someone can call back."), nil
+	}
+	if s, _ := domain.CleanText(f["text"], 10); s == "" {
+		return formError("text", "Describe the complaint."), nil
+	}
+	rep, err := h.createPhone(ctx, req, phoneInput{contact: f["contact"], order: f["order"], category: f["category"], text: f["text"]})
+	if bot.IsUsage(err) { // forms have no usage line to show
+		return bot.Reply{}, bot.Errorf("%s", err.Error())
+	}
+	return rep, err
+}
+
+// formError keeps a submitted form open with msg beside input id (Slack),
+// and says msg where forms cannot do that.
+func formError(id, msg string) bot.Reply {
+	rep := bot.Text(msg)
+	rep.Errors = map[string]string{id: msg}
+	return rep
 }
 
 func (h *Complaints) createPhone(ctx context.Context, req *bot.Request, in phoneInput) (bot.Reply, error) {

@@ -346,7 +346,10 @@ func TestComplaintBadInput(t *testing.T) {
 	must(t, bot.PlainText(e.press(agent, handlers.ActionClaim, "TS-20990101-0001", nil).Content), "There is no complaint")
 	must(t, bot.PlainText(e.press(agent, handlers.ActionClaim, "garbage", nil).Content), "does not name a complaint")
 
-	must(t, bot.PlainText(e.press(agent, handlers.ActionReply, "TS-20261122-0001", map[string]string{"text": "  "}).Content), "empty; nothing was sent")
+	rep := e.press(agent, handlers.ActionReply, "TS-20261122-0001", map[string]string{"text": "  "})
+	if rep.Errors["text"] == "" || !strings.Contains(bot.PlainText(rep.Content), "empty; nothing was sent") {
+		t.Errorf("empty reply form = %+v", rep)
+	}
 	must(t, bot.PlainText(e.press(agent, handlers.ActionResolve, "TS-20261122-0001", map[string]string{"outcome": ""}).Content), "still open")
 
 	// Someone not on the staff list presses a button: refused, nothing changes.
@@ -497,6 +500,10 @@ func TestComplaintPhone(t *testing.T) {
 	must(t, bot.PlainText(rep.Content), "TS-20261122-0002")
 	if c := e.complaint("TS-20261122-0002"); c.Category != domain.CategoryAttitude || c.Source != domain.SourcePhone || c.CreatedBy != agent {
 		t.Errorf("form complaint %+v", c)
+	}
+	rep = e.press(agent, handlers.ActionNew, "", map[string]string{"contact": "", "text": "x"})
+	if rep.Errors["contact"] == "" {
+		t.Errorf("form without contact = %+v", rep)
 	}
 	// In the terminal, no arguments means the usage.
 	rep = e.r.Handle(e.ctx, bot.Message{Platform: domain.PlatformTerminal, UserID: agent, Text: "complaint new"})

@@ -148,10 +148,14 @@ func (a *app) wire(ctx context.Context) error {
 	a.sched = bot.NewScheduler(a.db, a.cfg.Location, fmt.Sprintf("%s/%d", host, os.Getpid()), a.log, a.metrics)
 	if err := a.sched.Add(bot.Job{
 		Name: "prune-deliveries", Schedule: "17 4 * * *",
-		Description: "Forget inbound delivery IDs older than 7 days (platform retries stop within minutes).",
-		Run: func(ctx context.Context, _ time.Time) error {
+		Description: "Forget inbound delivery IDs older than 7 days and expired customer questions.",
+		Run: func(ctx context.Context, at time.Time) error {
 			n, err := a.db.PruneDeliveries(ctx, 7*24*time.Hour)
-			a.log.Info("Pruned inbound deliveries", "count", n)
+			if err != nil {
+				return err
+			}
+			c, err := a.db.PruneConversations(ctx, at)
+			a.log.Info("Pruned", "deliveries", n, "conversations", c)
 			return err
 		},
 	}); err != nil {
