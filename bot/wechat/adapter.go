@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,10 @@ type Options struct {
 	// Wake is called after a late answer is put in the outbox
 	// (Dispatcher.Wake).
 	Wake func()
+	// MaxSkew is how far a request's signed timestamp may be from now;
+	// a request outside it is a replay and gets 403. Default 5 min;
+	// negative turns the check off (for recorded test vectors).
+	MaxSkew time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	Log *slog.Logger
@@ -121,7 +126,25 @@ func New(acc Account, h Handler, st Store, opt Options) (*Adapter, error) {
 	if a.opt.Now == nil {
 		a.opt.Now = time.Now
 	}
+	if a.opt.MaxSkew == 0 {
+		a.opt.MaxSkew = 5 * time.Minute
+	}
 	return a, nil
+}
+
+// fresh reports whether a signed timestamp is close enough to now: a
+// captured request replayed later is refused even though its signature
+// is genuine.
+func (a *Adapter) fresh(timestamp string) bool {
+	if a.opt.MaxSkew < 0 {
+		return true
+	}
+	sec, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return false
+	}
+	skew := a.opt.Now().Sub(time.Unix(sec, 0))
+	return skew <= a.opt.MaxSkew && skew >= -a.opt.MaxSkew
 }
 
 // Wait blocks until answers that missed the deadline are in the outbox.
@@ -175,6 +198,11 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 	if !signatureOK(q.Get("signature"), a.acc.Token, req.timestamp, req.nonce) {
 		a.log.Warn("WeChat message with a bad signature", "remote_addr", r.RemoteAddr)
 		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	if !a.fresh(req.timestamp) {
+		a.log.Warn("WeChat message with a stale timestamp refused", "remote_addr", r.RemoteAddr)
+		http.Error(w, "forbidden: stale timestamp", http.StatusForbidden)
 		return
 	}
 	if a.crypt != nil && !req.safe {

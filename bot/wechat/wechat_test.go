@@ -89,6 +89,9 @@ func newEnv(t *testing.T, acc Account, opt Options) *env {
 	if opt.Welcome == "" {
 		opt.Welcome = testWelcome
 	}
+	if opt.MaxSkew == 0 {
+		opt.MaxSkew = -1 // recorded timestamps; TestStaleTimestamp checks freshness
+	}
 	inbox, err := db.NewWeChatInbox(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -822,5 +825,30 @@ func TestMethodNotAllowed(t *testing.T) {
 	e := newEnv(t, plainAccount(t), Options{})
 	if w := e.do(http.MethodPut, "/wechat", nil); w.Code != http.StatusMethodNotAllowed {
 		t.Fatalf("PUT: %d", w.Code)
+	}
+}
+
+// A genuine, correctly signed request replayed long after it was sent is
+// refused, and leaves nothing behind.
+func TestStaleTimestamp(t *testing.T) {
+	t.Parallel()
+	sfx := uniq()
+	e := newEnv(t, plainAccount(t), Options{MaxSkew: 5 * time.Minute})
+	body := textXML("oStale"+sfx, "7001", "帮助")
+	post := func(ts time.Time) int {
+		stamp := strconv.FormatInt(ts.Unix(), 10)
+		q := url.Values{"signature": {sign(e.acc.Token, stamp, "n")}, "timestamp": {stamp}, "nonce": {"n"}}
+		return e.do(http.MethodPost, "/wechat?"+q.Encode(), body).Code
+	}
+	for _, ts := range []time.Time{time.Now().Add(-time.Hour), time.Now().Add(time.Hour)} {
+		if code := post(ts); code != http.StatusForbidden {
+			t.Errorf("timestamp %v: status %d, want 403", ts, code)
+		}
+	}
+	if n := count(t, e.db, "inbound_dedupe") + count(t, e.db, "wechat_followers"); n != 0 {
+		t.Fatalf("stale requests left %d rows", n)
+	}
+	if code := post(time.Now()); code != http.StatusOK {
+		t.Fatalf("fresh request: status %d", code)
 	}
 }

@@ -45,6 +45,7 @@ func (a *app) wireWeChat(ctx context.Context) error {
 	}
 	a.handle("GET /wechat", ad)
 	a.handle("POST /wechat", ad)
+	a.drains = append(a.drains, ad.Wait)
 	a.disp.Senders[domain.PlatformWeChat] = wechat.NewSender(oa, a.db, wechat.SenderOptions{
 		Templates: c.Templates,
 		Agents:    a.channels.Complaints,

@@ -7,8 +7,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opsbot/opsbot/domain"
 	"github.com/opsbot/opsbot/handlers"
@@ -35,7 +37,8 @@ func TestWireWeChat(t *testing.T) {
 		t.Fatalf("templates %v", a.cfg.WeChat.Templates)
 	}
 	h := a.httpHandler()
-	q := url.Values{"signature": {wechatSign("cmdtoken", "1700000000", "7")}, "timestamp": {"1700000000"}, "nonce": {"7"}}
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	q := url.Values{"signature": {wechatSign("cmdtoken", now, "7")}, "timestamp": {now}, "nonce": {"7"}}
 	do := func(method, body string, q url.Values) *httptest.ResponseRecorder {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(method, "/wechat?"+q.Encode(), strings.NewReader(body)))
