@@ -49,3 +49,18 @@ func (db *DB) PruneDeliveries(ctx context.Context, olderThan time.Duration) (int
 	}
 	return res.RowsAffected()
 }
+
+// TakeOverDelivery lets a retry take over a delivery whose first try was
+// recorded more than stale ago and never answered: the process handling
+// it died. Only one caller wins; the delivery's clock restarts for it.
+func (db *DB) TakeOverDelivery(ctx context.Context, platform domain.Platform, key string, stale time.Duration) (bool, error) {
+	const q = `UPDATE inbound_dedupe SET received_at = now()
+		WHERE platform = $1 AND key = $2 AND response IS NULL
+			AND received_at < now() - make_interval(secs => $3)`
+	res, err := db.x.ExecContext(ctx, q, platform, key, stale.Seconds())
+	if err != nil {
+		return false, wrap("take over delivery", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}

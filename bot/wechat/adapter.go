@@ -32,6 +32,9 @@ type Store interface {
 	WeChatFirstMessage(ctx context.Context, key, openID string, at time.Time, allowance int) (bool, error)
 	SaveResponse(ctx context.Context, platform domain.Platform, key, response string) error
 	Response(ctx context.Context, platform domain.Platform, key string) (string, bool, error)
+	// TakeOverDelivery claims a delivery recorded more than stale ago and
+	// never answered: its first try died with the process handling it.
+	TakeOverDelivery(ctx context.Context, platform domain.Platform, key string, stale time.Duration) (bool, error)
 	WeChatSubscribe(ctx context.Context, openID string, at time.Time, allowance int) error
 	WeChatUnsubscribe(ctx context.Context, openID string, at time.Time) error
 	Enqueue(ctx context.Context, msgs ...domain.Outgoing) error
@@ -278,7 +281,11 @@ func (a *Adapter) answer(w http.ResponseWriter, r *http.Request, req request) {
 	}
 	if !first {
 		log.Debug("WeChat retry; answering as before")
-		a.writeBody(w, a.savedResponse(r.Context(), req.key, req.start))
+		body, ok := a.savedResponse(r.Context(), req.key, req.start)
+		if !ok {
+			a.takeOver(ctx, log, req)
+		}
+		a.writeBody(w, body)
 		return
 	}
 	text := a.process(ctx, log, req)
@@ -316,7 +323,7 @@ func (a *Adapter) record(ctx context.Context, req request) (bool, error) {
 // savedResponse waits, within RetryWait of start, for the first try's
 // answer; when it has none yet, "success" (WeChat accepts it, and the
 // first try delivers its answer as a 客服消息 if it runs late).
-func (a *Adapter) savedResponse(ctx context.Context, key string, start time.Time) string {
+func (a *Adapter) savedResponse(ctx context.Context, key string, start time.Time) (string, bool) {
 	deadline := start.Add(a.opt.RetryWait)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -324,20 +331,44 @@ func (a *Adapter) savedResponse(ctx context.Context, key string, start time.Time
 	for {
 		resp, ok, err := a.st.Response(ctx, domain.PlatformWeChat, key)
 		if err == nil && ok {
-			return resp
+			return resp, true
 		}
 		if err != nil && !errors.Is(err, domain.ErrNotFound) {
 			a.log.Warn("Could not read saved WeChat reply", "wechat_key", key, "err", err)
 		}
 		if time.Now().Add(wait).After(deadline) {
-			return success
+			return success, false
 		}
 		select {
 		case <-ctx.Done():
-			return success
+			return success, false
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, 100*time.Millisecond)
+	}
+}
+
+// takeOver handles a retry whose first try never answered. A live first
+// try saves an answer ("success" at worst) by its deadline, so a delivery
+// still unanswered well after that was being handled by a process that
+// died: this retry processes it instead, answering WeChat "success" and
+// the customer as a 客服消息, so a crash loses no message.
+func (a *Adapter) takeOver(ctx context.Context, log *slog.Logger, req request) {
+	tctx, cancel := context.WithTimeout(ctx, time.Second)
+	won, err := a.st.TakeOverDelivery(tctx, domain.PlatformWeChat, req.key, a.opt.Deadline+2*time.Second)
+	cancel()
+	if err != nil || !won {
+		return
+	}
+	log.Warn("WeChat delivery was never answered; its first try died. Processing it now")
+	req.start = time.Now().Add(-a.opt.Deadline) // out of time already: answer later
+	if text := a.process(ctx, log, req); text != "" {
+		a.deliverLate(ctx, log, req, bot.Text(text), "")
+	}
+	sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
+	defer scancel()
+	if err := a.st.SaveResponse(sctx, domain.PlatformWeChat, req.key, success); err != nil {
+		log.Error("Could not save WeChat reply for retries", "err", err)
 	}
 }
 

@@ -35,8 +35,13 @@
 //     the first try is still working it polls for up to RetryWait; the
 //     first try saves by its deadline at the latest, so the wait is
 //     short. A replica that died between steps 1 and 2 leaves no saved
-//     reply: its retries get "success", and the message is not processed
-//     again — at most once, as WeChat's retries demand.
+//     reply, and a live first try always saves one by its deadline; so a
+//     retry that finds the delivery unanswered more than Deadline+2 s
+//     after it was recorded takes it over (TakeOverDelivery: one atomic
+//     UPDATE, one winner), answers "success" and processes the message,
+//     its answer going out as a 客服消息. A crash loses no message; the
+//     only double processing left is a first try alive but unable to save
+//     its reply, which the database being down would also stop.
 //
 // # Reaching customers
 //

@@ -852,3 +852,42 @@ func TestStaleTimestamp(t *testing.T) {
 		t.Fatalf("fresh request: status %d", code)
 	}
 }
+
+// A process that recorded a message and died before answering loses
+// nothing: WeChat's retry finds the delivery unanswered long after any
+// live first try would have answered, takes it over, and the customer
+// gets the answer as a 客服消息.
+func TestRetryTakesOverAfterCrash(t *testing.T) {
+	t.Parallel()
+	sfx := uniq()
+	e := newEnv(t, plainAccount(t), Options{RetryWait: 50 * time.Millisecond})
+	openID := "oCrash1" + sfx
+	msg := textXML(openID, "8001"+strings.TrimPrefix(sfx, "-"), "帮助")
+	key := "msg:8001" + strings.TrimPrefix(sfx, "-")
+	// The first try, as the dead process left it: recorded, never answered.
+	if first, err := e.db.FirstDelivery(context.Background(), domain.PlatformWeChat, key); err != nil || !first {
+		t.Fatalf("record first try: %v %v", first, err)
+	}
+	if _, err := e.db.SQL().Exec(`UPDATE inbound_dedupe SET received_at = now() - interval '10 seconds' WHERE key = $1`, key); err != nil {
+		t.Fatal(err)
+	}
+	w := e.post(t, msg)
+	if w.Code != http.StatusOK || w.Body.String() != success {
+		t.Fatalf("retry answered %d %q, want success", w.Code, w.Body)
+	}
+	e.ad.Wait()
+	if n := e.h.calls.Load(); n != 1 {
+		t.Fatalf("processed %d times, want once", n)
+	}
+	var text string
+	if err := e.db.SQL().QueryRow(`SELECT content->>'text' FROM outbox WHERE recipient = $1`, openID).Scan(&text); err != nil {
+		t.Fatalf("no 客服消息 queued for the customer: %v", err)
+	}
+	if text != testMenu {
+		t.Fatalf("queued %q", text)
+	}
+	// A further retry is answered as before and processes nothing.
+	if w := e.post(t, msg); w.Body.String() != success || e.h.calls.Load() != 1 {
+		t.Fatalf("third try: %q, %d calls", w.Body, e.h.calls.Load())
+	}
+}
