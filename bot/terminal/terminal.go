@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -123,6 +124,17 @@ func (t *Terminal) printReply(rep bot.Reply) {
 			text += "\n"
 		}
 		text += "(In Slack this opens the form “" + rep.Modal.Title + "”; here, type the command with arguments — see help.)"
+	}
+	ids := make([]string, 0, len(rep.Errors))
+	for id := range rep.Errors {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if text != "" {
+			text += "\n"
+		}
+		text += id + ": " + rep.Errors[id]
 	}
 	if text != "" {
 		t.printf("%s\n", text)
