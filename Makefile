@@ -4,10 +4,25 @@
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TESTPG      := $(or $(TMPDIR),/tmp)/opsbot-testpg
 
-.PHONY: run test lint unit bench build testdb-stop
+.PHONY: deps run test lint unit bench build testdb-stop
+
+## deps: install what a fresh machine lacks: PostgreSQL's binaries (opsbot
+## and the tests start their own server from them) and, as root, the
+## postgres user they run as.
+deps:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v pg_config >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing PostgreSQL binaries"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+		else \
+			echo "No PostgreSQL binaries found: opsbot will download them (or: sudo apt-get install postgresql)"; \
+		fi; \
+	fi
+	@if [ "$$(id -u)" = 0 ] && ! id postgres >/dev/null 2>&1; then \
+		useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres; fi
 
 ## run: start opsbot (embedded PostgreSQL unless DATABASE_URL is set)
-run:
+run: deps
 	go run ./cmd/opsbot
 
 ## build: build bin/opsbot
@@ -15,7 +30,7 @@ build:
 	go build -o bin/opsbot ./cmd/opsbot
 
 ## test: vet, staticcheck and every test against a real PostgreSQL
-test: lint unit
+test: deps lint unit
 
 lint:
 	go vet ./...
