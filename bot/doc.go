@@ -10,15 +10,19 @@ package bot
 // Dispatcher. ClaimOutbox selects due rows FOR UPDATE SKIP LOCKED and
 // stamps a lease (locked_until) on them in one statement, so concurrent
 // dispatchers in any number of replicas take disjoint rows. A dispatcher
-// killed mid-batch simply stops renewing nothing: its leases expire and the
-// rows become claimable again. That makes delivery at least once: a message
+// killed mid-batch just stops: its leases expire and the rows become
+// claimable again. That makes delivery at least once: a message
 // sent just before a crash, and not yet marked, is sent again. Platforms
 // that can dedupe (Slack threads, WeChat) see at most one duplicate per
 // crash; we accept that over losing a message. A dispatcher stops starting
 // sends once the last one could outlive its lease, and hands the rest of
 // the batch back, so a slow platform never makes two live dispatchers
 // send the same message. The lease (30s by default) is also how long the
-// messages a killed dispatcher had claimed wait before another takes them.
+// messages a killed dispatcher had claimed wait before another replica
+// takes them. Every claim records its holder (host/pid/start); a process
+// starting on the same host takes back at once the claims of holders whose
+// pid is gone (or is now its own), so a restart resumes delivery without
+// waiting. Holders on other hosts are never presumed dead.
 //
 // Retries. Errors are classified by the sender: permanent ones (unknown
 // channel, revoked token, a WeChat customer who unfollowed) are recorded

@@ -20,13 +20,17 @@ import (
 
 // DB is opsbot's database handle.
 type DB struct {
-	x *sqlx.DB
+	x     *sqlx.DB
+	owner string
 }
 
 // Options tune the connection pool.
 type Options struct {
 	MaxOpenConns     int           // default 10
 	StatementTimeout time.Duration // default 10s; 0 keeps the default
+	// Owner names this process on the outbox claims it takes
+	// (host/pid/start), so a successor can tell a dead holder's claims.
+	Owner string
 }
 
 // Open connects to the database at dsn (a postgres:// URL) and checks that
@@ -57,7 +61,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		x.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
-	return &DB{x: x}, nil
+	return &DB{x: x, owner: opt.Owner}, nil
 }
 
 // withParam adds a run-time parameter to a postgres URL unless it is set.

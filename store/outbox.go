@@ -118,11 +118,12 @@ func (db *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) (
 			ORDER BY o.next_attempt_at, o.id
 			LIMIT $1
 			FOR UPDATE OF o SKIP LOCKED)
-		UPDATE outbox o SET locked_until = now() + make_interval(secs => $2), attempts = o.attempts + 1
+		UPDATE outbox o SET locked_until = now() + make_interval(secs => $2), attempts = o.attempts + 1,
+			claimed_by = $3
 		FROM c WHERE o.id = c.id
 		RETURNING ` + outboxCols + `, c.thread_channel, c.thread_ts, c.ref_channel, c.ref_ts`
 	var rows []outboxRow
-	if err := db.x.SelectContext(ctx, &rows, q, limit, lease.Seconds()); err != nil {
+	if err := db.x.SelectContext(ctx, &rows, q, limit, lease.Seconds(), db.owner); err != nil {
 		return nil, wrap("claim outbox", err)
 	}
 	out := make([]domain.OutboxItem, 0, len(rows))
@@ -147,6 +148,33 @@ func sortByID(items []domain.OutboxItem) {
 			items[j], items[j-1] = items[j-1], items[j]
 		}
 	}
+}
+
+// ReleaseOrphanedClaims hands back, at once, the messages claimed by
+// processes that dead says are gone (a crashed predecessor on this host),
+// rather than leaving them until their leases run out. A claim of a live
+// holder is never touched, so this is safe with any number of replicas.
+func (db *DB) ReleaseOrphanedClaims(ctx context.Context, dead func(owner string) bool) (int64, error) {
+	const q = `SELECT DISTINCT claimed_by FROM outbox
+		WHERE state = 'pending' AND locked_until > now() AND claimed_by <> '' AND claimed_by <> $1`
+	var owners []string
+	if err := db.x.SelectContext(ctx, &owners, q, db.owner); err != nil {
+		return 0, wrap("orphaned claims", err)
+	}
+	var released int64
+	for _, o := range owners {
+		if !dead(o) {
+			continue
+		}
+		const u = `UPDATE outbox SET locked_until = NULL WHERE state = 'pending' AND claimed_by = $1`
+		res, err := db.x.ExecContext(ctx, u, o)
+		if err != nil {
+			return released, wrap("release claims", err)
+		}
+		n, _ := res.RowsAffected()
+		released += n
+	}
+	return released, nil
 }
 
 // MarkSent records a delivery, and remembers where a named message landed.

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -73,7 +77,9 @@ func openDB(ctx context.Context, cfg Config, log *slog.Logger) (*store.DB, *loca
 			pg = nil // not ours to stop
 		}
 	}
-	db, err := store.Open(ctx, url, store.Options{MaxOpenConns: cfg.DBMaxConns, StatementTimeout: cfg.DBStatementTimeout})
+	db, err := store.Open(ctx, url, store.Options{
+		MaxOpenConns: cfg.DBMaxConns, StatementTimeout: cfg.DBStatementTimeout, Owner: processOwner,
+	})
 	if err != nil {
 		if pg != nil {
 			_ = pg.Stop()
@@ -144,8 +150,12 @@ func (a *app) wire(ctx context.Context) error {
 		Log:      a.log,
 		Metrics:  a.metrics,
 	}
-	host, _ := os.Hostname()
-	a.sched = bot.NewScheduler(a.db, a.cfg.Location, fmt.Sprintf("%s/%d", host, os.Getpid()), a.log, a.metrics)
+	if n, err := a.db.ReleaseOrphanedClaims(ctx, ownerDead); err != nil {
+		return err
+	} else if n > 0 {
+		a.log.Info("Took back messages a crashed opsbot had claimed", "count", n)
+	}
+	a.sched = bot.NewScheduler(a.db, a.cfg.Location, processOwner, a.log, a.metrics)
 	if err := a.sched.Add(bot.Job{
 		Name: "prune-deliveries", Schedule: "17 4 * * *",
 		Description: "Forget inbound delivery IDs older than 7 days and expired customer questions.",
@@ -178,6 +188,33 @@ func (a *app) close() {
 			a.log.Error("Could not stop embedded PostgreSQL", "err", err)
 		}
 	}
+}
+
+// processOwner names this process on outbox claims and job runs:
+// host/pid/start, unique even when a restarted container reuses the pid.
+var processOwner = func() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano())
+}()
+
+// ownerDead reports whether the process named by owner is certainly gone:
+// it ran on this host, and its pid is either ours now (we are its
+// restart) or no longer running. Owners elsewhere are assumed alive; their
+// claims simply expire.
+func ownerDead(owner string) bool {
+	parts := strings.Split(owner, "/")
+	host, _ := os.Hostname()
+	if len(parts) != 3 || parts[0] != host || owner == processOwner {
+		return false
+	}
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil || pid <= 0 {
+		return false
+	}
+	if pid == os.Getpid() {
+		return true
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
 func orDefault(v, def string) string {
