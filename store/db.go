@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/pressly/goose/v3"
 
 	"github.com/opsbot/opsbot/domain"
 )
@@ -22,6 +24,10 @@ import (
 type DB struct {
 	x     *sqlx.DB
 	owner string
+
+	provOnce sync.Once
+	prov     *goose.Provider
+	provErr  error
 }
 
 // Options tune the connection pool.

@@ -17,7 +17,14 @@ type MigrationStatus struct {
 	Applied bool
 }
 
+// provider returns the goose provider, built once per DB: /readyz asks it
+// on every probe.
 func (db *DB) provider() (*goose.Provider, error) {
+	db.provOnce.Do(func() { db.prov, db.provErr = db.newProvider() })
+	return db.prov, db.provErr
+}
+
+func (db *DB) newProvider() (*goose.Provider, error) {
 	// Poll the lock every second (goose's default is every five), so a
 	// replica that starts while another migrates waits one second, not five.
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))

@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -138,16 +140,8 @@ func (db *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) (
 		out = append(out, it)
 	}
 	// Oldest first, so messages to one place keep their order.
-	sortByID(out)
+	slices.SortFunc(out, func(a, b domain.OutboxItem) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
-}
-
-func sortByID(items []domain.OutboxItem) {
-	for i := 1; i < len(items); i++ {
-		for j := i; j > 0 && items[j].ID < items[j-1].ID; j-- {
-			items[j], items[j-1] = items[j-1], items[j]
-		}
-	}
 }
 
 // ReleaseOrphanedClaims hands back, at once, the messages claimed by
