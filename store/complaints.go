@@ -68,8 +68,8 @@ func (db *DB) CreateComplaint(ctx context.Context, c domain.Complaint, fn func(d
 	if c.CreatedAt.IsZero() || c.Text == "" || c.Category == "" {
 		return c, fmt.Errorf("store: create complaint: %w: needs a time, a text and a category", domain.ErrInvalid)
 	}
-	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-		p, err := policy(ctx, tx, c.Category)
+	err := db.InTx(ctx, func(tx *DB) error {
+		p, err := policy(ctx, tx.x, c.Category)
 		if err != nil {
 			return err
 		}
@@ -77,7 +77,7 @@ func (db *DB) CreateComplaint(ctx context.Context, c domain.Complaint, fn func(d
 		const next = `INSERT INTO complaint_counters (day, last) VALUES ($1, 1)
 			ON CONFLICT (day) DO UPDATE SET last = complaint_counters.last + 1 RETURNING last`
 		var seq int
-		if err := tx.GetContext(ctx, &seq, next, c.CreatedAt.Format("2006-01-02")); err != nil {
+		if err := tx.x.GetContext(ctx, &seq, next, c.CreatedAt.Format("2006-01-02")); err != nil {
 			return wrap("create complaint: number", err)
 		}
 		c.Number = domain.ComplaintNumber(c.CreatedAt, seq)
@@ -87,7 +87,7 @@ func (db *DB) CreateComplaint(ctx context.Context, c domain.Complaint, fn func(d
 		const q = `INSERT INTO complaints (number, source, openid, contact, order_no, category, body, state,
 				assignee, created_by, created_at, reply_warn_at, reply_due_at, resolve_warn_at, resolve_due_at, next_sla_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id`
-		if err := tx.GetContext(ctx, &c.ID, q, c.Number, c.Source, c.OpenID, c.Contact, c.Order, c.Category,
+		if err := tx.x.GetContext(ctx, &c.ID, q, c.Number, c.Source, c.OpenID, c.Contact, c.Order, c.Category,
 			c.Text, c.State, c.Assignee, c.CreatedBy, c.CreatedAt, c.ReplyWarnAt, c.ReplyDue, c.ResolveWarnAt,
 			c.ResolveDue, nullTime(c.NextSLA())); err != nil {
 			return wrap("create complaint", err)
@@ -107,18 +107,18 @@ func (db *DB) CreateComplaint(ctx context.Context, c domain.Complaint, fn func(d
 }
 
 // applyChange writes a change's timeline entries and messages.
-func applyChange(ctx context.Context, tx *sqlx.Tx, id int64, ch domain.ComplaintChange) error {
+func applyChange(ctx context.Context, tx *DB, id int64, ch domain.ComplaintChange) error {
 	const q = `INSERT INTO complaint_events (complaint_id, kind, actor, detail, at) VALUES ($1, $2, $3, $4, $5)`
 	for _, e := range ch.Events {
 		at := e.At
 		if at.IsZero() {
 			at = time.Now()
 		}
-		if _, err := tx.ExecContext(ctx, q, id, e.Kind, e.Actor, e.Detail, at); err != nil {
+		if _, err := tx.x.ExecContext(ctx, q, id, e.Kind, e.Actor, e.Detail, at); err != nil {
 			return wrap("complaint event", err)
 		}
 	}
-	return enqueue(ctx, tx, ch.Messages)
+	return enqueue(ctx, tx.x, ch.Messages)
 }
 
 // Complaint returns one complaint by number.
@@ -138,10 +138,10 @@ func (db *DB) Complaint(ctx context.Context, number string) (domain.Complaint, e
 // transaction; an error from fn changes nothing.
 func (db *DB) UpdateComplaint(ctx context.Context, number string, fn func(c *domain.Complaint) (domain.ComplaintChange, error)) (domain.Complaint, error) {
 	var out domain.Complaint
-	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.InTx(ctx, func(tx *DB) error {
 		const q = `SELECT ` + complaintCols + ` FROM complaints WHERE number = $1 FOR UPDATE`
 		var r complaintRow
-		if err := tx.GetContext(ctx, &r, q, number); err != nil {
+		if err := tx.x.GetContext(ctx, &r, q, number); err != nil {
 			return wrap("complaint "+number, err)
 		}
 		c := r.domain()
@@ -160,12 +160,12 @@ func (db *DB) UpdateComplaint(ctx context.Context, number string, fn func(c *dom
 
 // saveComplaint writes a complaint's changeable columns and recomputes
 // next_sla_at, the SLA sweep's index key.
-func saveComplaint(ctx context.Context, tx *sqlx.Tx, c domain.Complaint) error {
+func saveComplaint(ctx context.Context, tx *DB, c domain.Complaint) error {
 	const q = `UPDATE complaints SET category = $2, state = $3, assignee = $4, first_reply_at = $5,
 			resolved_at = $6, resolved_by = $7, outcome = $8, reply_warned_at = $9, reply_breached_at = $10,
 			resolve_warned_at = $11, resolve_breached_at = $12, next_sla_at = $13, updated_at = now()
 		WHERE id = $1`
-	_, err := tx.ExecContext(ctx, q, c.ID, c.Category, c.State, c.Assignee, nullTime(c.FirstReplyAt),
+	_, err := tx.x.ExecContext(ctx, q, c.ID, c.Category, c.State, c.Assignee, nullTime(c.FirstReplyAt),
 		nullTime(c.ResolvedAt), c.ResolvedBy, c.Outcome, nullTime(c.ReplyWarned), nullTime(c.ReplyBreached),
 		nullTime(c.ResolveWarned), nullTime(c.ResolveBreached), nullTime(c.NextSLA()))
 	return wrap("save complaint", err)
@@ -274,12 +274,12 @@ func (db *DB) SweepSLA(ctx context.Context, at time.Time, batch int, announce fu
 	total := 0
 	for {
 		n, announced := 0, 0
-		err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		err := db.InTx(ctx, func(tx *DB) error {
 			const q = `SELECT ` + complaintCols + ` FROM complaints
 				WHERE next_sla_at IS NOT NULL AND next_sla_at <= $1
 				ORDER BY next_sla_at LIMIT $2 FOR UPDATE SKIP LOCKED`
 			var rows []complaintRow
-			if err := tx.SelectContext(ctx, &rows, q, at, batch); err != nil {
+			if err := tx.x.SelectContext(ctx, &rows, q, at, batch); err != nil {
 				return wrap("sweep sla", err)
 			}
 			n = len(rows)
@@ -327,19 +327,19 @@ func (db *DB) SweepSLA(ctx context.Context, at time.Time, batch int, announce fu
 					updated_at = now()
 				FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) AS u(id, rw, rb, sw, sb, nx)
 				WHERE c.id = u.id`
-			if _, err := tx.ExecContext(ctx, upd, pq.Array(ids), pq.Array(replyW), pq.Array(replyB),
+			if _, err := tx.x.ExecContext(ctx, upd, pq.Array(ids), pq.Array(replyW), pq.Array(replyB),
 				pq.Array(resolveW), pq.Array(resolveB), pq.Array(next)); err != nil {
 				return wrap("sweep sla: save", err)
 			}
 			if len(evIDs) > 0 {
 				const ev = `INSERT INTO complaint_events (complaint_id, kind, actor, detail, at)
 					SELECT e.id, e.kind, $4, e.detail, $5 FROM unnest($1::bigint[], $2::text[], $3::text[]) AS e(id, kind, detail)`
-				if _, err := tx.ExecContext(ctx, ev, pq.Array(evIDs), pq.Array(evKinds), pq.Array(evDetails),
+				if _, err := tx.x.ExecContext(ctx, ev, pq.Array(evIDs), pq.Array(evKinds), pq.Array(evDetails),
 					domain.ActorBot, at); err != nil {
 					return wrap("sweep sla: events", err)
 				}
 			}
-			return enqueue(ctx, tx, msgs)
+			return enqueue(ctx, tx.x, msgs)
 		})
 		if err != nil {
 			return total, err

@@ -20,14 +20,31 @@ import (
 	"github.com/opsbot/opsbot/domain"
 )
 
-// DB is opsbot's database handle.
+// DB is opsbot's database handle: the pool, or a transaction when it came
+// from InTx. Every method works on either, so store methods compose in one
+// transaction: db.InTx(ctx, func(tx *store.DB) error { ... }).
 type DB struct {
-	x     *sqlx.DB
+	x     execer    // what queries run on: the pool or tx
+	pool  *sqlx.DB  // the pool, for Begin, Close and migrations
+	tx    *sqlx.Tx  // non-nil when this handle is bound to a transaction
 	owner string
 
-	provOnce sync.Once
-	prov     *goose.Provider
-	provErr  error
+	mig *migrator // shared by a pool and the transactions it hands out
+}
+
+// execer is what sqlx.DB and sqlx.Tx have in common that the store uses.
+type execer interface {
+	sqlx.ExtContext
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	PreparexContext(ctx context.Context, query string) (*sqlx.Stmt, error)
+	QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row
+}
+
+type migrator struct {
+	once sync.Once
+	prov *goose.Provider
+	err  error
 }
 
 // Options tune the connection pool.
@@ -67,7 +84,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 		x.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
 	}
-	return &DB{x: x, owner: opt.Owner}, nil
+	return &DB{x: x, pool: x, owner: opt.Owner, mig: &migrator{}}, nil
 }
 
 // withParam adds a run-time parameter to a postgres URL unless it is set.
@@ -88,19 +105,41 @@ func withParam(dsn, key, value string) (string, error) {
 }
 
 // Close closes the pool.
-func (db *DB) Close() error { return db.x.Close() }
+func (db *DB) Close() error { return db.pool.Close() }
 
 // SQL returns the underlying *sql.DB, for migrations and health checks.
-func (db *DB) SQL() *sql.DB { return db.x.DB }
+func (db *DB) SQL() *sql.DB { return db.pool.DB }
 
 // Ping checks that the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.x.PingContext(ctx) }
+func (db *DB) Ping(ctx context.Context) error { return db.pool.PingContext(ctx) }
 
-// InTx runs fn in a transaction, committing when fn returns nil and rolling
-// back otherwise. The rollback runs on a fresh context so that a cancelled
-// request still releases its locks at once.
-func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) {
-	tx, err := db.x.BeginTxx(ctx, nil)
+// InTx runs fn with a handle bound to one transaction, committing when fn
+// returns nil and rolling back otherwise (a panic rolls back too). Any
+// store methods called on tx take part in it, which is how a change and
+// its effects in other features commit together. Called on a handle that
+// is already in a transaction, fn joins it: the outer InTx commits.
+func (db *DB) InTx(ctx context.Context, fn func(tx *DB) error) error {
+	if db.tx != nil {
+		return fn(db)
+	}
+	return db.runTx(ctx, fn, true)
+}
+
+// Rollback runs fn in a transaction that is always rolled back: whatever fn
+// writes is visible to fn and gone afterwards. It is how a dry run sees
+// what a job would do without doing it.
+func (db *DB) Rollback(ctx context.Context, fn func(tx *DB) error) error {
+	if db.tx != nil {
+		return fmt.Errorf("store: rollback: already in a transaction")
+	}
+	return db.runTx(ctx, fn, false)
+}
+
+// InTransaction reports whether db is bound to a transaction.
+func (db *DB) InTransaction() bool { return db.tx != nil }
+
+func (db *DB) runTx(ctx context.Context, fn func(tx *DB) error, commit bool) (err error) {
+	tx, err := db.pool.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", mapErr(err))
 	}
@@ -109,11 +148,12 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) (err error) 
 			rollback(tx)
 			panic(p)
 		}
-		if err != nil {
+		if err != nil || !commit {
 			rollback(tx)
 		}
 	}()
-	if err = fn(tx); err != nil {
+	bound := &DB{x: tx, pool: db.pool, tx: tx, owner: db.owner, mig: db.mig}
+	if err = fn(bound); err != nil || !commit {
 		return err
 	}
 	if err = tx.Commit(); err != nil {

@@ -20,8 +20,8 @@ type MigrationStatus struct {
 // provider returns the goose provider, built once per DB: /readyz asks it
 // on every probe.
 func (db *DB) provider() (*goose.Provider, error) {
-	db.provOnce.Do(func() { db.prov, db.provErr = db.newProvider() })
-	return db.prov, db.provErr
+	db.mig.once.Do(func() { db.mig.prov, db.mig.err = db.newProvider() })
+	return db.mig.prov, db.mig.err
 }
 
 func (db *DB) newProvider() (*goose.Provider, error) {
@@ -31,7 +31,7 @@ func (db *DB) newProvider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: migration lock: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db.x.DB, migrations.FS, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, db.pool.DB, migrations.FS, goose.WithSessionLocker(locker))
 	if err != nil {
 		return nil, fmt.Errorf("store: migrations: %w", err)
 	}

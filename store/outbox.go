@@ -18,7 +18,7 @@ import (
 // cause messages pass them to the store method making the change instead,
 // which enqueues them in its own transaction.
 func (db *DB) Enqueue(ctx context.Context, msgs ...domain.Outgoing) error {
-	return db.InTx(ctx, func(tx *sqlx.Tx) error { return enqueue(ctx, tx, msgs) })
+	return db.InTx(ctx, func(tx *DB) error { return enqueue(ctx, tx.x, msgs) })
 }
 
 // enqueue inserts msgs through ext, the caller's transaction. A message
@@ -173,10 +173,10 @@ func (db *DB) ReleaseOrphanedClaims(ctx context.Context, dead func(owner string)
 
 // MarkSent records a delivery, and remembers where a named message landed.
 func (db *DB) MarkSent(ctx context.Context, it domain.OutboxItem, d domain.Delivery) error {
-	return db.InTx(ctx, func(tx *sqlx.Tx) error {
+	return db.InTx(ctx, func(tx *DB) error {
 		const q = `UPDATE outbox SET state = 'sent', sent_at = now(), locked_until = NULL, last_error = '',
 			sent_channel = $2, sent_ts = $3 WHERE id = $1`
-		if _, err := tx.ExecContext(ctx, q, it.ID, d.Channel, d.TS); err != nil {
+		if _, err := tx.x.ExecContext(ctx, q, it.ID, d.Channel, d.TS); err != nil {
 			return wrap("mark sent", err)
 		}
 		if it.Ref == "" || it.Kind == domain.OutUpdate || d.TS == "" {
@@ -184,7 +184,7 @@ func (db *DB) MarkSent(ctx context.Context, it domain.OutboxItem, d domain.Deliv
 		}
 		const r = `INSERT INTO message_refs (ref, platform, channel, ts) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (ref) DO UPDATE SET channel = EXCLUDED.channel, ts = EXCLUDED.ts`
-		_, err := tx.ExecContext(ctx, r, it.Ref, it.Platform, d.Channel, d.TS)
+		_, err := tx.x.ExecContext(ctx, r, it.Ref, it.Platform, d.Channel, d.TS)
 		return wrap("save message ref", err)
 	})
 }

@@ -1,4 +1,4 @@
-package handlers
+package complaints
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/domain"
+	"github.com/opsbot/opsbot/handlers"
 )
 
 // ComplaintStore is what the complaint handlers need from the database.
@@ -38,8 +39,8 @@ type ComplaintStore interface {
 // job warns and escalates, and managers get a monthly review.
 type Complaints struct {
 	Store    ComplaintStore
-	Clock    Clock
-	Channels Channels
+	Clock    handlers.Clock
+	Channels handlers.Channels
 	Log      *slog.Logger
 	// AskFor is how long a question to a customer (their complaint's
 	// details) waits for the answer; default 30 minutes.
@@ -50,8 +51,8 @@ type Complaints struct {
 	PassThrough []string
 }
 
-// NewComplaints returns the complaint desk.
-func NewComplaints(st ComplaintStore, clock Clock, ch Channels, log *slog.Logger) *Complaints {
+// New returns the complaint desk.
+func New(st ComplaintStore, clock handlers.Clock, ch handlers.Channels, log *slog.Logger) *Complaints {
 	return &Complaints{Store: st, Clock: clock, Channels: ch, Log: log, AskFor: 30 * time.Minute,
 		PassThrough: []string{"帮助", "菜单", "help", "Help", "HELP", "?", "？"}}
 }
@@ -97,7 +98,7 @@ func (h *Complaints) customerComplain(ctx context.Context, req *bot.Request) (bo
 			return bot.Reply{}, err
 		}
 		return bot.Text(fmt.Sprintf("好的，请直接回复您遇到的问题，例如订单号和具体情况（如「订单 20261111001 收到的杯子碎了」），我们收到后马上登记。\n"+
-			"%s内回复有效，回复「取消」可以取消。", zhDuration(h.askFor()))), nil
+			"%s内回复有效，回复「取消」可以取消。", handlers.ZhDuration(h.askFor()))), nil
 	}
 	return h.createFromCustomer(ctx, req.UserID, text, cut)
 }
@@ -132,7 +133,7 @@ func (h *Complaints) createFromCustomer(ctx context.Context, openID, text string
 		fmt.Fprintf(&b, "订单号：%s\n", c.Order)
 	}
 	fmt.Fprintf(&b, "我们会在 %s内回复您，并在 %s内处理完毕。\n",
-		zhDuration(c.ReplyDue.Sub(c.CreatedAt)), zhDuration(c.ResolveDue.Sub(c.CreatedAt)))
+		handlers.ZhDuration(c.ReplyDue.Sub(c.CreatedAt)), handlers.ZhDuration(c.ResolveDue.Sub(c.CreatedAt)))
 	b.WriteString("如需补充情况，直接回复即可；回复「进度」可随时查看处理进度。")
 	if cut {
 		fmt.Fprintf(&b, "\n（您的描述较长，我们已保存前 %d 字。）", domain.MaxComplaintText)
@@ -160,7 +161,7 @@ func (h *Complaints) customerProgress(ctx context.Context, req *bot.Request) (bo
 		case c.Resolved():
 			fmt.Fprintf(&b, "，已于 %s 处理完毕", h.Clock.Format(c.ResolvedAt))
 			if c.Outcome != "" {
-				fmt.Fprintf(&b, "：%s", excerpt(c.Outcome, 60))
+				fmt.Fprintf(&b, "：%s", handlers.Excerpt(c.Outcome, 60))
 			}
 		case c.FirstReplyAt.IsZero():
 			fmt.Fprintf(&b, "，最晚 %s 前回复您", h.Clock.Format(c.ReplyDue))
@@ -220,7 +221,7 @@ func (h *Complaints) CustomerHook(ctx context.Context, req *bot.Request) (bot.Re
 	_, err = h.Store.UpdateComplaint(ctx, open.Number, func(c *domain.Complaint) (domain.ComplaintChange, error) {
 		return domain.ComplaintChange{
 			Events:   []domain.ComplaintEvent{c.CustomerMessage(text, now)},
-			Messages: []domain.Outgoing{h.threadPost(*c, "The customer wrote:\n"+quote(text))},
+			Messages: []domain.Outgoing{h.threadPost(*c, "The customer wrote:\n"+handlers.Quote(text))},
 		}, nil
 	})
 	if err != nil {

@@ -1,13 +1,11 @@
-package handlers
+package complaints
 
 import (
 	"fmt"
-	"regexp"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/opsbot/opsbot/domain"
+	"github.com/opsbot/opsbot/handlers"
 )
 
 // Action IDs of the complaint buttons and forms. A button's Value is the
@@ -29,11 +27,11 @@ const WeChatTemplate = "complaint"
 func (h *Complaints) slackCard(c domain.Complaint) domain.Content {
 	ct := domain.Content{
 		Title: fmt.Sprintf("Complaint %s · %s", c.Number, c.Category.Label()),
-		Text:  quote(excerpt(c.Text, 2500)),
+		Text:  handlers.Quote(handlers.Excerpt(c.Text, 2500)),
 		Fields: []domain.Field{
 			{Label: "Status", Value: statusLine(c)},
 			{Label: "Customer", Value: customerLine(c, true)},
-			{Label: "Order", Value: orDash(c.Order)},
+			{Label: "Order", Value: handlers.OrDash(c.Order)},
 			{Label: "Category", Value: c.Category.Label()},
 			{Label: "First reply due", Value: h.dueLine(c.ReplyDue, c.FirstReplyAt, "replied")},
 			{Label: "Resolve due", Value: h.dueLine(c.ResolveDue, c.ResolvedAt, "resolved")},
@@ -65,13 +63,13 @@ func (h *Complaints) slackCard(c domain.Complaint) domain.Content {
 func statusLine(c domain.Complaint) string {
 	switch {
 	case c.Resolved():
-		s := "Resolved by " + staffMention(c.ResolvedBy)
+		s := "Resolved by " + handlers.StaffMention(c.ResolvedBy)
 		if c.Outcome != "" {
-			s += ": " + excerpt(c.Outcome, 200)
+			s += ": " + handlers.Excerpt(c.Outcome, 200)
 		}
 		return s
 	case c.Assignee != "":
-		return "Claimed by " + staffMention(c.Assignee)
+		return "Claimed by " + handlers.StaffMention(c.Assignee)
 	}
 	return "Open — unclaimed"
 }
@@ -127,19 +125,6 @@ func toCustomer(c domain.Complaint, text string) (domain.Outgoing, bool) {
 		Template: WeChatTemplate, Content: domain.Content{Text: text}}, true
 }
 
-var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
-
-// staffMention links a Slack user; other IDs (terminal names) show as is.
-func staffMention(id string) string {
-	switch {
-	case id == "":
-		return "nobody"
-	case slackUserID.MatchString(id):
-		return "<@" + id + ">"
-	}
-	return id
-}
-
 // actorName shows who did something in a timeline.
 func actorName(c domain.Complaint, actor string) string {
 	switch {
@@ -148,65 +133,5 @@ func actorName(c domain.Complaint, actor string) string {
 	case actor != "" && actor == c.OpenID:
 		return "customer"
 	}
-	return staffMention(actor)
-}
-
-func quote(s string) string {
-	if s == "" {
-		return ""
-	}
-	return "> " + strings.ReplaceAll(s, "\n", "\n> ")
-}
-
-// excerpt cuts s to n characters on one line.
-func excerpt(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n]) + "…"
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "—"
-	}
-	return s
-}
-
-// shortDuration shows a duration to staff: 48h, 10m, 1h30m, 3d2h.
-func shortDuration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	d = d.Round(time.Minute)
-	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
-	if d < 72*time.Hour { // 24h and 48h read better than 1d and 2d
-		days, hours = 0, int(d/time.Hour)
-	}
-	var b strings.Builder
-	if days > 0 {
-		fmt.Fprintf(&b, "%dd", days)
-	}
-	if hours > 0 {
-		fmt.Fprintf(&b, "%dh", hours)
-	}
-	if mins > 0 || b.Len() == 0 {
-		fmt.Fprintf(&b, "%dm", mins)
-	}
-	return b.String()
-}
-
-// zhDuration shows a duration to customers: 24 小时, 10 分钟, 1 小时 30 分钟.
-func zhDuration(d time.Duration) string {
-	d = d.Round(time.Minute)
-	hours, mins := int(d/time.Hour), int(d%time.Hour/time.Minute)
-	switch {
-	case hours > 0 && mins > 0:
-		return fmt.Sprintf("%d 小时 %d 分钟", hours, mins)
-	case hours > 0:
-		return fmt.Sprintf("%d 小时", hours)
-	}
-	return fmt.Sprintf("%d 分钟", mins)
+	return handlers.StaffMention(actor)
 }

@@ -1,4 +1,4 @@
-package handlers
+package complaints
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/domain"
+	"github.com/opsbot/opsbot/handlers"
 )
 
 // Jobs returns the complaint desk's scheduled jobs: the SLA sweep every
@@ -53,14 +54,14 @@ func (h *Complaints) announce(c domain.Complaint, due []domain.SLAEvent, at time
 	var out []domain.Outgoing
 	for _, e := range due {
 		m := domain.Outgoing{Platform: domain.PlatformSlack, Kind: domain.OutPost, DedupeKey: e.DedupeKey(c.Number)}
-		summary := fmt.Sprintf("%s · %s — %s", c.Category.Label(), customerLine(c, true), excerpt(c.Text, 80))
+		summary := fmt.Sprintf("%s · %s — %s", c.Category.Label(), customerLine(c, true), handlers.Excerpt(c.Text, 80))
 		switch {
 		case e.Stage == domain.StageBreach:
 			m.To = h.Channels.Managers
 			m.Content = domain.Content{
 				Title: fmt.Sprintf("SLA breached: %s", c.Number),
 				Text: fmt.Sprintf("The %s of %s was due %s and has not happened. Assignee: %s.",
-					clockName(e.Clock), c.Number, h.Clock.Format(e.Due), staffMention(c.Assignee)),
+					clockName(e.Clock), c.Number, h.Clock.Format(e.Due), handlers.StaffMention(c.Assignee)),
 				Note: summary,
 			}
 		case c.Assignee != "":
@@ -68,7 +69,7 @@ func (h *Complaints) announce(c domain.Complaint, due []domain.SLAEvent, at time
 			m.Content = domain.Content{
 				Title: fmt.Sprintf("SLA warning: %s", c.Number),
 				Text: fmt.Sprintf("The %s of %s is due %s (in %s).", clockName(e.Clock), c.Number,
-					h.Clock.Format(e.Due), shortDuration(e.Due.Sub(at))),
+					h.Clock.Format(e.Due), handlers.Duration(e.Due.Sub(at))),
 				Note:    summary,
 				Buttons: []domain.Button{{Label: "Reply", ActionID: ActionReply, Value: c.Number}, {Label: "Resolve", ActionID: ActionResolve, Value: c.Number}},
 			}
@@ -77,7 +78,7 @@ func (h *Complaints) announce(c domain.Complaint, due []domain.SLAEvent, at time
 			m.Content = domain.Content{
 				Title: fmt.Sprintf("SLA warning: %s is unclaimed", c.Number),
 				Text: fmt.Sprintf("The %s of %s is due %s (in %s) and nobody has claimed it.", clockName(e.Clock), c.Number,
-					h.Clock.Format(e.Due), shortDuration(e.Due.Sub(at))),
+					h.Clock.Format(e.Due), handlers.Duration(e.Due.Sub(at))),
 				Note:    summary,
 				Buttons: []domain.Button{{Label: "Claim", ActionID: ActionClaim, Value: c.Number, Style: "primary"}},
 			}
@@ -182,5 +183,5 @@ func timesLine(median, mean time.Duration) string {
 	if median == 0 && mean == 0 {
 		return "—"
 	}
-	return "median " + shortDuration(median) + ", mean " + shortDuration(mean)
+	return "median " + handlers.Duration(median) + ", mean " + handlers.Duration(mean)
 }

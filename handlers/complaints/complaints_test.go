@@ -1,4 +1,4 @@
-package handlers_test
+package complaints_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/domain"
 	"github.com/opsbot/opsbot/handlers"
+	"github.com/opsbot/opsbot/handlers/complaints"
 	"github.com/opsbot/opsbot/store"
 	"github.com/opsbot/opsbot/store/storetest"
 )
@@ -35,7 +36,7 @@ type env struct {
 	ctx context.Context
 	db  *store.DB
 	r   *bot.Router
-	h   *handlers.Complaints
+	h   *complaints.Complaints
 
 	mu  sync.Mutex
 	now time.Time
@@ -48,7 +49,7 @@ func newEnv(t *testing.T) *env {
 	log := slog.New(slog.DiscardHandler)
 	clock := handlers.Clock{Loc: shanghai, Now: e.time}
 	e.r = bot.NewRouter(e.db, log)
-	e.h = handlers.NewComplaints(e.db, clock, handlers.Channels{Complaints: chanC, Managers: chanM}, log)
+	e.h = complaints.New(e.db, clock, handlers.Channels{Complaints: chanC, Managers: chanM}, log)
 	e.h.Register(e.r)
 	e.r.HandleCustomer(handlers.CustomerHelp()...)
 	e.r.CustomerFallback(handlers.CustomerFallback)
@@ -189,7 +190,7 @@ func TestComplaintLifecycle(t *testing.T) {
 
 	// Claim: the post is updated.
 	e.advance(time.Hour)
-	must(t, bot.PlainText(e.press(agent, handlers.ActionClaim, num, nil).Content), "You claimed "+num)
+	must(t, bot.PlainText(e.press(agent, complaints.ActionClaim, num, nil).Content), "You claimed "+num)
 	upd := only(t, e.sent(), "claim")
 	if upd.Kind != domain.OutUpdate || upd.Ref != "complaint:"+num || upd.RefTS != fmt.Sprintf("%d.0001", post.ID) {
 		t.Errorf("claim update %+v", upd)
@@ -208,18 +209,18 @@ func TestComplaintLifecycle(t *testing.T) {
 	must(t, bot.PlainText(th.Content), "杯盖也裂了 😭")
 
 	// Reply button opens a form; submitting it reaches the customer.
-	rep := e.press(agent, handlers.ActionReply, num, nil)
-	if rep.Modal == nil || rep.Modal.CallbackID != handlers.ActionReply || rep.Modal.Value != num || rep.Modal.Inputs[0].ID != "text" {
+	rep := e.press(agent, complaints.ActionReply, num, nil)
+	if rep.Modal == nil || rep.Modal.CallbackID != complaints.ActionReply || rep.Modal.Value != num || rep.Modal.Inputs[0].ID != "text" {
 		t.Fatalf("reply button = %+v", rep)
 	}
 	if sent := e.sent(); len(sent) != 0 {
 		t.Errorf("opening the form sent %d messages", len(sent))
 	}
 	e.advance(time.Hour)
-	must(t, bot.PlainText(e.press(agent, handlers.ActionReply, num, map[string]string{"text": "您好，非常抱歉，新杯子今天为您补发。"}).Content), "Sent to the customer")
+	must(t, bot.PlainText(e.press(agent, complaints.ActionReply, num, map[string]string{"text": "您好，非常抱歉，新杯子今天为您补发。"}).Content), "Sent to the customer")
 	sent := e.sent()
 	wc := only(t, byPlatform(sent, domain.PlatformWeChat), "reply")
-	if wc.To != cust || wc.Template != handlers.WeChatTemplate {
+	if wc.To != cust || wc.Template != complaints.WeChatTemplate {
 		t.Errorf("wechat reply %+v", wc.Outgoing)
 	}
 	must(t, bot.PlainText(wc.Content), "新杯子今天为您补发")
@@ -253,11 +254,11 @@ func TestComplaintLifecycle(t *testing.T) {
 	}
 
 	// Resolve: a form, then the customer hears the outcome.
-	rep = e.press(agent, handlers.ActionResolve, num, nil)
-	if rep.Modal == nil || rep.Modal.CallbackID != handlers.ActionResolve {
+	rep = e.press(agent, complaints.ActionResolve, num, nil)
+	if rep.Modal == nil || rep.Modal.CallbackID != complaints.ActionResolve {
 		t.Fatalf("resolve button = %+v", rep)
 	}
-	e.press(agent, handlers.ActionResolve, num, map[string]string{"outcome": "已补发新杯子，并赠送 5 元无门槛优惠券。"})
+	e.press(agent, complaints.ActionResolve, num, map[string]string{"outcome": "已补发新杯子，并赠送 5 元无门槛优惠券。"})
 	sent = e.sent()
 	wc = only(t, byPlatform(sent, domain.PlatformWeChat), "resolve")
 	must(t, bot.PlainText(wc.Content), "已处理完毕")
@@ -343,18 +344,18 @@ func TestComplaintBadInput(t *testing.T) {
 	must(t, e.staffText(agent, "complaint show 42"), "not a complaint number")
 	must(t, e.staffText(agent, "complaint reply TS-20261122-0001"), "Say what to tell the customer")
 	must(t, e.staffText(agent, "complaint list sideways"), "open, mine, overdue or all")
-	must(t, bot.PlainText(e.press(agent, handlers.ActionClaim, "TS-20990101-0001", nil).Content), "There is no complaint")
-	must(t, bot.PlainText(e.press(agent, handlers.ActionClaim, "garbage", nil).Content), "does not name a complaint")
+	must(t, bot.PlainText(e.press(agent, complaints.ActionClaim, "TS-20990101-0001", nil).Content), "There is no complaint")
+	must(t, bot.PlainText(e.press(agent, complaints.ActionClaim, "garbage", nil).Content), "does not name a complaint")
 
-	rep := e.press(agent, handlers.ActionReply, "TS-20261122-0001", map[string]string{"text": "  "})
+	rep := e.press(agent, complaints.ActionReply, "TS-20261122-0001", map[string]string{"text": "  "})
 	if rep.Errors["text"] == "" || !strings.Contains(bot.PlainText(rep.Content), "empty; nothing was sent") {
 		t.Errorf("empty reply form = %+v", rep)
 	}
-	must(t, bot.PlainText(e.press(agent, handlers.ActionResolve, "TS-20261122-0001", map[string]string{"outcome": ""}).Content), "still open")
+	must(t, bot.PlainText(e.press(agent, complaints.ActionResolve, "TS-20261122-0001", map[string]string{"outcome": ""}).Content), "still open")
 
 	// Someone not on the staff list presses a button: refused, nothing changes.
-	must(t, bot.PlainText(e.press("UOUTSIDER", handlers.ActionClaim, "TS-20261122-0001", nil).Content), "only the shop's staff")
-	must(t, bot.PlainText(e.press("UOUTSIDER", handlers.ActionReply, "TS-20261122-0001", map[string]string{"text": "hi"}).Content), "only the shop's staff")
+	must(t, bot.PlainText(e.press("UOUTSIDER", complaints.ActionClaim, "TS-20261122-0001", nil).Content), "only the shop's staff")
+	must(t, bot.PlainText(e.press("UOUTSIDER", complaints.ActionReply, "TS-20261122-0001", map[string]string{"text": "hi"}).Content), "only the shop's staff")
 	if c := e.complaint("TS-20261122-0001"); c.Assignee != "" || !c.FirstReplyAt.IsZero() {
 		t.Errorf("outsider changed the complaint: %+v", c)
 	}
@@ -417,7 +418,7 @@ func TestComplaintSLASweep(t *testing.T) {
 		switch {
 		case m.Kind == domain.OutPost && m.To == chanC:
 			must(t, bot.PlainText(m.Content), "TS-20261122-0001 is unclaimed")
-			if m.DedupeKey != "sla:TS-20261122-0001:reply:warn" || m.Content.Buttons[0].ActionID != handlers.ActionClaim {
+			if m.DedupeKey != "sla:TS-20261122-0001:reply:warn" || m.Content.Buttons[0].ActionID != complaints.ActionClaim {
 				t.Errorf("unclaimed warning %+v", m.Outgoing)
 			}
 		case m.Kind == domain.OutDM && m.To == agent:
@@ -493,15 +494,15 @@ func TestComplaintPhone(t *testing.T) {
 
 	// Slack without arguments: the form, then its submission.
 	rep := e.staff(agent, "complaint new")
-	if rep.Modal == nil || rep.Modal.CallbackID != handlers.ActionNew || len(rep.Modal.Inputs) != 4 {
+	if rep.Modal == nil || rep.Modal.CallbackID != complaints.ActionNew || len(rep.Modal.Inputs) != 4 {
 		t.Fatalf("complaint new in Slack = %+v", rep)
 	}
-	rep = e.press(agent, handlers.ActionNew, "", map[string]string{"contact": "13900139000", "order": "", "category": "", "text": "客服态度很差"})
+	rep = e.press(agent, complaints.ActionNew, "", map[string]string{"contact": "13900139000", "order": "", "category": "", "text": "客服态度很差"})
 	must(t, bot.PlainText(rep.Content), "TS-20261122-0002")
 	if c := e.complaint("TS-20261122-0002"); c.Category != domain.CategoryAttitude || c.Source != domain.SourcePhone || c.CreatedBy != agent {
 		t.Errorf("form complaint %+v", c)
 	}
-	rep = e.press(agent, handlers.ActionNew, "", map[string]string{"contact": "", "text": "x"})
+	rep = e.press(agent, complaints.ActionNew, "", map[string]string{"contact": "", "text": "x"})
 	if rep.Errors["contact"] == "" {
 		t.Errorf("form without contact = %+v", rep)
 	}
@@ -526,11 +527,11 @@ func TestComplaintPolicyCategoryReport(t *testing.T) {
 	}
 	e.sent()
 
-	rep := e.press(agent, handlers.ActionCategory, c.Number, nil)
+	rep := e.press(agent, complaints.ActionCategory, c.Number, nil)
 	if rep.Modal == nil || len(rep.Modal.Inputs[0].Options) != len(domain.Categories) {
 		t.Fatalf("category button = %+v", rep)
 	}
-	e.press(agent, handlers.ActionCategory, c.Number, map[string]string{"category": "退款售后 (refund)"})
+	e.press(agent, complaints.ActionCategory, c.Number, map[string]string{"category": "退款售后 (refund)"})
 	c2 := e.complaint(c.Number)
 	if c2.Category != domain.CategoryRefund || !c2.ReplyDue.Equal(c.ReplyDue) {
 		t.Errorf("recategorised %s, due %v (was %v)", c2.Category, c2.ReplyDue, c.ReplyDue)

@@ -1,4 +1,4 @@
-package handlers
+package complaints
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/domain"
+	"github.com/opsbot/opsbot/handlers"
 )
 
 // Commands returns the staff commands of the complaint desk.
@@ -272,7 +273,7 @@ func (h *Complaints) reply(ctx context.Context, req *bot.Request, number, text s
 			ch.Messages = append(ch.Messages, m)
 		}
 		if inThread {
-			ch.Messages = append(ch.Messages, h.threadPost(*c, fmt.Sprintf("%s replied to the customer:\n%s", staffMention(req.UserID), quote(text))))
+			ch.Messages = append(ch.Messages, h.threadPost(*c, fmt.Sprintf("%s replied to the customer:\n%s", handlers.StaffMention(req.UserID), handlers.Quote(text))))
 		}
 		if first {
 			ch.Messages = append(ch.Messages, h.cardUpdate(*c))
@@ -303,7 +304,7 @@ func (h *Complaints) note(ctx context.Context, req *bot.Request, number, text st
 	_, err := h.update(ctx, number, func(c *domain.Complaint) (domain.ComplaintChange, error) {
 		ch := domain.ComplaintChange{Events: []domain.ComplaintEvent{c.Note(req.UserID, text, now)}}
 		if inThread {
-			ch.Messages = append(ch.Messages, h.threadPost(*c, fmt.Sprintf("Note from %s:\n%s", staffMention(req.UserID), quote(text))))
+			ch.Messages = append(ch.Messages, h.threadPost(*c, fmt.Sprintf("Note from %s:\n%s", handlers.StaffMention(req.UserID), handlers.Quote(text))))
 		}
 		return ch, nil
 	})
@@ -325,7 +326,7 @@ func (h *Complaints) resolve(ctx context.Context, req *bot.Request, number, outc
 			ch.Messages = append(ch.Messages, m)
 		}
 		ch.Messages = append(ch.Messages, h.cardUpdate(*c),
-			h.threadPost(*c, fmt.Sprintf("Resolved by %s:\n%s", staffMention(req.UserID), quote(outcome))))
+			h.threadPost(*c, fmt.Sprintf("Resolved by %s:\n%s", handlers.StaffMention(req.UserID), handlers.Quote(outcome))))
 		return ch, nil
 	})
 	if err != nil {
@@ -355,9 +356,9 @@ func (h *Complaints) reopen(ctx context.Context, req *bot.Request, number, reaso
 		if m, ok := toCustomer(*c, fmt.Sprintf("您的投诉 %s 已重新打开，客服会继续跟进，请留意我们的回复。", c.Number)); ok {
 			ch.Messages = append(ch.Messages, m)
 		}
-		text := fmt.Sprintf("Reopened by %s.", staffMention(req.UserID))
+		text := fmt.Sprintf("Reopened by %s.", handlers.StaffMention(req.UserID))
 		if reason != "" {
-			text += "\n" + quote(reason)
+			text += "\n" + handlers.Quote(reason)
 		}
 		ch.Messages = append(ch.Messages, h.cardUpdate(*c), h.threadPost(*c, text))
 		return ch, nil
@@ -569,7 +570,7 @@ func (h *Complaints) listLine(c domain.Complaint, now time.Time) string {
 	case c.Resolved():
 		parts = append(parts, "resolved "+h.Clock.Format(c.ResolvedAt))
 	case c.Assignee != "":
-		parts = append(parts, "claimed by "+staffMention(c.Assignee))
+		parts = append(parts, "claimed by "+handlers.StaffMention(c.Assignee))
 	default:
 		parts = append(parts, "unclaimed")
 	}
@@ -583,7 +584,7 @@ func (h *Complaints) listLine(c domain.Complaint, now time.Time) string {
 			parts = append(parts, "OVERDUE")
 		}
 	}
-	return strings.Join(parts, " · ") + " — " + excerpt(c.Text, 60)
+	return strings.Join(parts, " · ") + " — " + handlers.Excerpt(c.Text, 60)
 }
 
 func (h *Complaints) show(ctx context.Context, req *bot.Request) (bot.Reply, error) {
@@ -600,7 +601,7 @@ func (h *Complaints) show(ctx context.Context, req *bot.Request) (bot.Reply, err
 		return bot.Reply{}, err
 	}
 	card := h.slackCard(c)
-	card.Text = quote(c.Text)
+	card.Text = handlers.Quote(c.Text)
 	card.Fields[1].Value = customerLine(c, false)
 	card.Fields = append(card.Fields, domain.Field{Label: "Logged", Value: h.Clock.Format(c.CreatedAt) + " via " + string(c.Source)})
 	card.Note = ""
@@ -614,7 +615,7 @@ func (h *Complaints) show(ctx context.Context, req *bot.Request) (bot.Reply, err
 			line += " (" + e.Detail + ")"
 		default:
 			if e.Detail != "" {
-				line += ": " + excerpt(e.Detail, 200)
+				line += ": " + handlers.Excerpt(e.Detail, 200)
 			}
 		}
 		card.List = append(card.List, line)
@@ -730,9 +731,9 @@ func (h *Complaints) policyList(ctx context.Context, _ *bot.Request) (bot.Reply,
 		Note: "Warnings go out at the warning point of each window; due times are fixed when a complaint is logged."}}
 	for _, p := range ps {
 		line := fmt.Sprintf("%s — reply within %s, resolve within %s, warn at %d%%", p.Category.Label(),
-			shortDuration(p.Reply), shortDuration(p.Resolve), p.WarnPct)
+			handlers.Duration(p.Reply), handlers.Duration(p.Resolve), p.WarnPct)
 		if p.UpdatedBy != "" {
-			line += fmt.Sprintf(" (set by %s %s)", staffMention(p.UpdatedBy), h.Clock.Format(p.UpdatedAt))
+			line += fmt.Sprintf(" (set by %s %s)", handlers.StaffMention(p.UpdatedBy), h.Clock.Format(p.UpdatedAt))
 		}
 		rep.List = append(rep.List, line)
 	}
@@ -786,5 +787,5 @@ func (h *Complaints) policySet(ctx context.Context, req *bot.Request) (bot.Reply
 		return bot.Reply{}, err
 	}
 	return bot.Text(fmt.Sprintf("%s: reply within %s, resolve within %s, warn at %d%% — for complaints logged from now on.",
-		p.Category.Label(), shortDuration(p.Reply), shortDuration(p.Resolve), p.WarnPct)), nil
+		p.Category.Label(), handlers.Duration(p.Reply), handlers.Duration(p.Resolve), p.WarnPct)), nil
 }
