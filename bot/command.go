@@ -32,10 +32,14 @@ type ActionHandler struct {
 	Run  func(ctx context.Context, req *Request) (Reply, error)
 }
 
-// CustomerIntent answers customers whose text starts with one of Keywords.
+// CustomerIntent answers customers whose text starts with one of Keywords,
+// or is exactly one of Exact (ignoring case, width and a trailing "!" or
+// "。"). Keywords are prefixes, so keep them specific: "投诉", not "查".
+// The longest matching keyword of all intents wins.
 type CustomerIntent struct {
 	Name     string
 	Keywords []string
+	Exact    []string
 	Run      func(ctx context.Context, req *Request) (Reply, error)
 }
 

@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/opsbot/opsbot/domain"
 )
@@ -24,39 +26,70 @@ type Router struct {
 	log      *slog.Logger
 	cmds     []*Command
 	byName   map[string]*Command
+	longest  int // words in the longest command name
 	actions  []ActionHandler
 	intents  []CustomerIntent
 	hooks    []CustomerHook
 	staff    []StaffHook
 	fallback func(ctx context.Context, req *Request) (Reply, error)
+
+	questions QuestionStore
+	answerers map[string]Answerer
+	menu      []MenuItem
+	features  []Feature
+}
+
+// QuestionStore finds the questions waiting for a customer's answer,
+// newest first.
+type QuestionStore interface {
+	PendingQuestions(ctx context.Context, platform domain.Platform, userID string, at time.Time) ([]domain.PendingQuestion, error)
 }
 
 // NewRouter returns a router with the built-in help command.
 func NewRouter(dir Directory, log *slog.Logger) *Router {
-	r := &Router{dir: dir, log: log, byName: map[string]*Command{}}
+	r := &Router{dir: dir, log: log, byName: map[string]*Command{}, answerers: map[string]Answerer{}}
 	r.Register(&Command{
 		Name:        "help",
-		Usage:       "help [command]",
-		Description: "List the commands you can use, or explain one.",
-		Examples:    []string{"help", "help staff add"},
+		Usage:       "help [command or group]",
+		Description: "List the commands you can use, or explain one or a group of them.",
+		Examples:    []string{"help", "help complaint", "help staff add"},
 		Role:        domain.RoleAgent,
 		Run:         r.help,
 	})
 	return r
 }
 
-// Register adds commands. Names must be unique.
+// Register adds commands, panicking on a name that is taken or can never
+// match. Features use Use, which returns the error instead.
 func (r *Router) Register(cmds ...*Command) {
 	for _, c := range cmds {
-		key := strings.ToLower(c.Name)
-		if _, dup := r.byName[key]; dup {
-			panic("bot: command registered twice: " + c.Name)
+		if err := r.add(c); err != nil {
+			panic(err.Error())
 		}
-		r.byName[key] = c
-		r.cmds = append(r.cmds, c)
 	}
-	sort.Slice(r.cmds, func(i, j int) bool { return r.cmds[i].Name < r.cmds[j].Name })
 }
+
+func (r *Router) add(c *Command) error {
+	if why := validName(c.Name); why != "" {
+		return fmt.Errorf("command name %q %s", c.Name, why)
+	}
+	if c.Run == nil {
+		return fmt.Errorf("command %q has no Run", c.Name)
+	}
+	if _, dup := r.byName[c.Name]; dup {
+		return fmt.Errorf("command registered twice: %s", c.Name)
+	}
+	if n := len(strings.Fields(c.Name)); n > r.longest {
+		r.longest = n
+	}
+	r.byName[c.Name] = c
+	r.cmds = append(r.cmds, c)
+	sort.Slice(r.cmds, func(i, j int) bool { return r.cmds[i].Name < r.cmds[j].Name })
+	return nil
+}
+
+// Questions sets where the router finds customers' pending questions.
+func (r *Router) Questions(q QuestionStore) { r.questions = q }
 
 // Commands returns the registered commands in name order.
 func (r *Router) Commands() []*Command { return r.cmds }
@@ -138,6 +171,9 @@ func (r *Router) command(ctx context.Context, req *Request) (Reply, error) {
 	}
 	cmd, n := r.match(words)
 	if cmd == nil {
+		if g := r.group(words); len(g) > 0 {
+			return r.groupHelp(req, strings.Join(words, " "), g), nil
+		}
 		return r.unknown(words), nil
 	}
 	if !req.Role.Allows(cmd.Role) {
@@ -152,7 +188,7 @@ func (r *Router) command(ctx context.Context, req *Request) (Reply, error) {
 
 // match finds the longest command name that prefixes words.
 func (r *Router) match(words []string) (*Command, int) {
-	for n := min(len(words), 3); n > 0; n-- {
+	for n := min(len(words), r.longest); n > 0; n-- {
 		if c, ok := r.byName[strings.ToLower(strings.Join(words[:n], " "))]; ok {
 			return c, n
 		}
@@ -196,31 +232,82 @@ func (r *Router) action(ctx context.Context, req *Request) (Reply, error) {
 	return Text("Sorry, I don't know that button any more. Type `help` to see what I can do."), nil
 }
 
+// customer routes customer text by the rule in doc.go: keyword intents,
+// then pending questions newest first, then small talk, then catch-all
+// hooks, then the fallback.
 func (r *Router) customer(ctx context.Context, req *Request) (Reply, error) {
+	text := strings.TrimSpace(req.Text)
+	if in, kw := r.intentMatch(text); in != nil {
+		req.line = text
+		rest := strings.TrimSpace(text[len(kw):])
+		req.Args, req.offs = Split(rest)
+		for i := range req.offs {
+			req.offs[i] += len(text) - len(rest)
+		}
+		return in.Run(ctx, req)
+	}
+	if r.questions != nil && len(r.answerers) > 0 && text != "" {
+		qs, err := r.questions.PendingQuestions(ctx, req.Platform, req.UserID, req.Time)
+		if err != nil {
+			return Reply{}, err
+		}
+		for _, q := range qs {
+			a, ok := r.answerers[q.Topic]
+			if !ok {
+				continue
+			}
+			rep, handled, err := a.Answer(ctx, req, q)
+			if err != nil || handled {
+				return rep, err
+			}
+		}
+	}
+	if rep, ok := smallTalk(text); ok {
+		return rep, nil
+	}
 	for _, h := range r.hooks {
 		rep, handled, err := h(ctx, req)
 		if err != nil || handled {
 			return rep, err
 		}
 	}
-	text := strings.TrimSpace(req.Text)
-	for _, in := range r.intents {
-		for _, kw := range in.Keywords {
-			if strings.HasPrefix(text, kw) {
-				req.line = text
-				rest := strings.TrimSpace(strings.TrimPrefix(text, kw))
-				req.Args, req.offs = Split(rest)
-				for i := range req.offs {
-					req.offs[i] += len(text) - len(rest)
-				}
-				return in.Run(ctx, req)
-			}
-		}
-	}
 	if r.fallback != nil {
 		return r.fallback(ctx, req)
 	}
 	return Reply{}, nil
+}
+
+// intentMatch finds the intent for customer text: a whole-message match
+// first, then the longest keyword the text starts with. Matching ignores
+// case and width (ＨＥＬＰ is help); kw is the matched prefix of text as
+// typed.
+func (r *Router) intentMatch(text string) (in *CustomerIntent, kw string) {
+	folded := []rune(domain.FoldWidth(text)) // rune for rune, so prefixes line up with text
+	whole := strings.TrimRight(string(folded), "!。.~ ")
+	best := 0
+	for i := range r.intents {
+		for _, e := range r.intents[i].Exact {
+			if strings.EqualFold(whole, e) {
+				return &r.intents[i], text
+			}
+		}
+		for _, k := range r.intents[i].Keywords {
+			n := utf8.RuneCountInString(k)
+			if n > best && n <= len(folded) && strings.EqualFold(string(folded[:n]), k) {
+				in, best = &r.intents[i], n
+			}
+		}
+	}
+	if in == nil {
+		return nil, ""
+	}
+	return in, string([]rune(text)[:best])
+}
+
+// intentFor returns the intent a customer typing key would reach.
+func (r *Router) intentFor(key string) *CustomerIntent {
+	in, _ := r.intentMatch(key)
+	return in
 }
 
 func (r *Router) errorReply(req *Request, err error) Reply {
@@ -254,7 +341,12 @@ func (r *Router) internalError(msg Message) Reply {
 
 func (r *Router) help(_ context.Context, req *Request) (Reply, error) {
 	if len(req.Args) > 0 {
-		c, _ := r.match(req.Args)
+		c, n := r.match(req.Args)
+		if c == nil || n < len(req.Args) {
+			if g := r.group(req.Args); len(g) > 0 {
+				return r.groupHelp(req, strings.Join(req.Args, " "), g), nil
+			}
+		}
 		if c == nil {
 			return r.unknown(req.Args), nil
 		}
@@ -274,8 +366,42 @@ func (r *Router) help(_ context.Context, req *Request) (Reply, error) {
 			rep.List = append(rep.List, fmt.Sprintf("`%s` — %s", c.Usage, c.Description))
 		}
 	}
-	rep.Note = "Type `help <command>` for examples."
+	rep.Note = "Type `help <command>` for examples, or `help <group>` (such as `help complaint`) for one group."
 	return rep, nil
+}
+
+// group returns the commands whose names start with the words given.
+func (r *Router) group(words []string) []*Command {
+	prefix := strings.ToLower(strings.Join(words, " ")) + " "
+	var g []*Command
+	for _, c := range r.cmds {
+		if strings.HasPrefix(c.Name, prefix) {
+			g = append(g, c)
+		}
+	}
+	return g
+}
+
+// groupHelp lists a group's commands with their usage and first example.
+func (r *Router) groupHelp(req *Request, name string, g []*Command) Reply {
+	rep := Reply{Content: domain.Content{Title: "`" + strings.ToLower(name) + "` commands"}}
+	hidden := 0
+	for _, c := range g {
+		if !req.Role.Allows(c.Role) {
+			hidden++
+			continue
+		}
+		line := fmt.Sprintf("`%s` — %s", c.Usage, c.Description)
+		if len(c.Examples) > 0 {
+			line += fmt.Sprintf(" e.g. `%s`", c.Examples[0])
+		}
+		rep.List = append(rep.List, line)
+	}
+	rep.Note = "Type `help <command>` for all examples and the role it needs."
+	if hidden > 0 {
+		rep.Note += fmt.Sprintf(" %d more need a role you do not have.", hidden)
+	}
+	return rep
 }
 
 // distance is the Levenshtein distance between a and b, in runes.

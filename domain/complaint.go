@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // Category is what a complaint is about, as the monthly review groups them.
@@ -97,86 +95,6 @@ func Classify(text string) Category {
 		}
 	}
 	return CategoryOther
-}
-
-var (
-	orderLabelled = regexp.MustCompile(`(?i)(?:订单号|订单编号|订单|order(?:\s*(?:no\.?|number|#))?)\s*[:#=]?\s*([A-Za-z0-9][A-Za-z0-9-]{5,39})`)
-	digitRun      = regexp.MustCompile(`[0-9]{10,32}`)
-	mobile        = regexp.MustCompile(`^1[3-9][0-9]{9}$`)
-)
-
-// ExtractOrder finds an order number in a customer's text: one labelled
-// as such (订单 20261111001, 订单号：ABC123456), else the first run of 10 or
-// more digits that is not a mobile number. It returns "" when there is none.
-func ExtractOrder(text string) string {
-	t := FoldWidth(text)
-	if m := orderLabelled.FindStringSubmatch(t); m != nil && strings.ContainsAny(m[1], "0123456789") {
-		return m[1]
-	}
-	for _, run := range digitRun.FindAllString(t, -1) {
-		if !mobile.MatchString(run) {
-			return run
-		}
-	}
-	return ""
-}
-
-// FoldWidth turns full-width ASCII (phones type ２０２６１１, ：) into
-// ordinary ASCII and the ideographic space into a space.
-func FoldWidth(s string) string {
-	if isASCII(s) {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= '！' && r <= '～':
-			return r - '！' + '!'
-		case r == '\u3000':
-			return ' '
-		}
-		return r
-	}, s)
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
-// MaxComplaintText is how many characters of a complaint, note or reply are
-// kept; longer texts are cut.
-const MaxComplaintText = 4000
-
-// CleanText makes outside text safe to store and show: invalid UTF-8
-// replaced, control characters other than newline and tab dropped (Postgres
-// rejects NUL), surrounding space trimmed, and cut to max characters. It
-// reports whether it cut.
-func CleanText(s string, max int) (string, bool) {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
-			return r
-		}
-		if r == '\r' {
-			return -1
-		}
-		return ' '
-	}, s)
-	s = strings.TrimSpace(s)
-	if max > 0 && utf8.RuneCountInString(s) > max {
-		n := 0
-		for i := range s {
-			if n == max {
-				return strings.TrimSpace(s[:i]) + "…", true
-			}
-			n++
-		}
-	}
-	return s, false
 }
 
 // ComplaintState is where a complaint is in its life.
@@ -606,16 +524,6 @@ func Rate(met, decided int) (float64, bool) {
 		return 0, false
 	}
 	return float64(met) / float64(decided), true
-}
-
-// PendingQuestion is a question opsbot asked someone and is waiting for an
-// answer to (a customer's complaint details). It expires.
-type PendingQuestion struct {
-	Platform  Platform
-	UserID    string
-	Topic     string
-	Data      string
-	ExpiresAt time.Time
 }
 
 // MaskContact hides most of an OpenID or phone number for display:

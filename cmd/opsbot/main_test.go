@@ -34,13 +34,13 @@ func TestChat(t *testing.T) {
 	getenv := testEnv(t, nil)
 
 	out := runOK(t, getenv, "help\n", "chat")
-	for _, want := range []string{"What I can do", "`help [command]`", "`staff list`", "`staff add <user> <agent|manager|admin>`", "`outbox failed [N]`"} {
+	for _, want := range []string{"What I can do", "`help [command or group]`", "`staff list`", "`staff add <user> <agent|manager|admin>`", "`outbox failed [N]`"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("chat help lacks %q:\n%s", want, out)
 		}
 	}
 
-	out = runOK(t, getenv, "帮助\n你好\n", "chat", "--as", "customer:oABC")
+	out = runOK(t, getenv, "帮助\n快递到哪了\n", "chat", "--as", "customer:oABC")
 	if !strings.Contains(out, handlers.CustomerMenu) || !strings.Contains(out, "抱歉，我没有理解您的意思。") {
 		t.Errorf("customer chat:\n%s", out)
 	}

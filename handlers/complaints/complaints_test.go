@@ -270,7 +270,8 @@ func TestComplaintLifecycle(t *testing.T) {
 	must(t, e.customer(cust, "进度"), "已解决")
 
 	// A resolved complaint no longer swallows the customer's text.
-	must(t, e.customer(cust, "谢谢"), "抱歉，我没有理解")
+	must(t, e.customer(cust, "谢谢"), "不客气")
+	must(t, e.customer(cust, "快递还是没到"), "抱歉，我没有理解")
 
 	e.staff(agent, "complaint reopen "+num+" broken again")
 	e.sent()
