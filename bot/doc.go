@@ -40,3 +40,40 @@ package bot
 // what became due in the last minute), so a replica dying mid-run costs at
 // most one slot's delay, never a missed warning. Manual runs
 // (opsbot jobs run NAME) are recorded but never block a scheduled slot.
+
+// Features and customer conversations
+//
+// A feature (complaints, surveys, digests, campaigns) is a bot.Feature:
+// its staff commands, buttons, customer intents, the answerers of the
+// questions it asks, catch-all hooks, menu items and jobs. cmd/opsbot has
+// the one list of features; Router.Use adds each and refuses what could
+// never work (a command name that Split would change, a taken name or
+// action ID, a menu button whose key no intent answers). The customer menu
+// (帮助) and the WeChat custom menu are assembled from the features' menu
+// items, so they never offer what is not there.
+//
+// Staff commands may have any number of words; the longest registered name
+// that prefixes the line wins. A line that names only a group ("complaint",
+// "help complaint") lists the group's commands.
+//
+// Customer text is tried in one order, and the first taker answers:
+//
+//  1. Keyword intents of every feature. The longest keyword that starts the
+//     text wins (投诉进度 before 投诉), or an intent's whole-message match;
+//     case and full width are folded. A keyword always reaches its feature,
+//     whatever else is going on: an open complaint never swallows 帮助.
+//  2. Pending questions, newest first. A feature that asked a customer
+//     something (SetPending with its topic: "complaint.details",
+//     "survey.score") gets the answer through its Answerer; a person has at
+//     most one question per topic. An answerer that does not recognise the
+//     text (a survey waiting for 1–5 gets a sentence) passes, and the next
+//     question, then the next step, is tried.
+//  3. Small talk: a message that is only a greeting or thanks (你好, 在吗,
+//     谢谢) gets a short warm answer.
+//  4. Catch-all hooks, in feature order: an open complaint takes free text
+//     as more detail for its agent.
+//  5. The fallback: an apology and the menu.
+//
+// No feature lists another's keywords; the order above is what keeps them
+// apart. Effects across features (a resolved complaint schedules a survey)
+// go through handlers.Events inside the transaction that made the change.

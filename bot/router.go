@@ -171,8 +171,15 @@ func (r *Router) command(ctx context.Context, req *Request) (Reply, error) {
 	}
 	cmd, n := r.match(words)
 	if cmd == nil {
-		if g := r.group(words); len(g) > 0 {
-			return r.groupHelp(req, strings.Join(words, " "), g), nil
+		// "complaint" or "complaint bogus": show the group's commands.
+		for n := len(words); n > 0; n-- {
+			if g := r.group(words[:n]); len(g) > 0 {
+				rep := r.groupHelp(req, strings.Join(words[:n], " "), g)
+				if n < len(words) {
+					rep.Text = r.unknown(words).Text
+				}
+				return rep, nil
+			}
 		}
 		return r.unknown(words), nil
 	}
@@ -247,7 +254,11 @@ func (r *Router) customer(ctx context.Context, req *Request) (Reply, error) {
 		return in.Run(ctx, req)
 	}
 	if r.questions != nil && len(r.answerers) > 0 && text != "" {
-		qs, err := r.questions.PendingQuestions(ctx, req.Platform, req.UserID, req.Time)
+		at := req.Time
+		if at.IsZero() {
+			at = time.Now()
+		}
+		qs, err := r.questions.PendingQuestions(ctx, req.Platform, req.UserID, at)
 		if err != nil {
 			return Reply{}, err
 		}

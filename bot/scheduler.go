@@ -17,10 +17,13 @@ import (
 // would at that time.
 type Job struct {
 	Name        string
-	Schedule    string // cron spec, five fields, in the scheduler's time zone
+	Schedule    string // cron spec, five fields, in the scheduler's time zone; "off" for manual runs only
 	Description string
 	Run         func(ctx context.Context, at time.Time) error
 }
+
+// ScheduleOff as a job's schedule registers it for manual runs only.
+const ScheduleOff = "off"
 
 // JobStore records job runs; ClaimSlot is what makes a slot run once.
 type JobStore interface {
@@ -72,9 +75,12 @@ func NewScheduler(store JobStore, loc *time.Location, owner string, log *slog.Lo
 
 // Add registers a job. Its schedule is checked at once.
 func (s *Scheduler) Add(j Job) error {
-	sched, err := cron.ParseStandard(j.Schedule)
-	if err != nil {
-		return fmt.Errorf("bot: job %s: schedule %q: %w", j.Name, j.Schedule, err)
+	var sched cron.Schedule
+	if j.Schedule != ScheduleOff {
+		var err error
+		if sched, err = cron.ParseStandard(j.Schedule); err != nil {
+			return fmt.Errorf("bot: job %s: schedule %q: %w", j.Name, j.Schedule, err)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -82,7 +88,9 @@ func (s *Scheduler) Add(j Job) error {
 		return fmt.Errorf("bot: job %s registered twice", j.Name)
 	}
 	sj := &scheduled{Job: j, sched: sched}
-	sj.entry = s.cron.Schedule(sched, cron.FuncJob(func() { s.tick(sj) }))
+	if sched != nil {
+		sj.entry = s.cron.Schedule(sched, cron.FuncJob(func() { s.tick(sj) }))
+	}
 	s.jobs[j.Name] = sj
 	// Export the job's series at zero from the start, so /metrics lists
 	// every job and rate() works from the first run.
@@ -98,7 +106,11 @@ func (s *Scheduler) Jobs() []JobInfo {
 	now := time.Now().In(s.loc)
 	out := make([]JobInfo, 0, len(s.jobs))
 	for _, j := range s.jobs {
-		out = append(out, JobInfo{Name: j.Name, Schedule: j.Schedule, Description: j.Description, Next: j.sched.Next(now)})
+		info := JobInfo{Name: j.Name, Schedule: j.Schedule, Description: j.Description}
+		if j.sched != nil {
+			info.Next = j.sched.Next(now)
+		}
+		out = append(out, info)
 	}
 	sort.Slice(out, func(i, k int) bool { return out[i].Name < out[k].Name })
 	return out

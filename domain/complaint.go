@@ -65,8 +65,7 @@ func ParseCategory(s string) (Category, error) {
 	for i, c := range Categories {
 		names[i] = c.English()
 	}
-	return "", fmt.Errorf("%w: unknown category %q (want one of %s, or the Chinese name)",
-		ErrInvalid, s, strings.Join(names, ", "))
+	return "", Invalidf("unknown category %q (want one of %s, or the Chinese name)", s, strings.Join(names, ", "))
 }
 
 // categoryRules classify a complaint by keywords, first match wins. The
@@ -140,7 +139,7 @@ func ParseComplaintNumber(s string) (string, error) {
 			}
 		}
 	}
-	return "", fmt.Errorf("%w: %q is not a complaint number (they look like TS-20261122-0001)", ErrInvalid, s)
+	return "", Invalidf("%q is not a complaint number (they look like TS-20261122-0001)", s)
 }
 
 // ComplaintRef names a complaint's Slack post, for threads and updates.
@@ -189,13 +188,13 @@ func DefaultPolicies() []SLAPolicy {
 func (p SLAPolicy) Validate() error {
 	switch {
 	case p.Reply < time.Minute:
-		return fmt.Errorf("%w: the reply window must be at least 1 minute", ErrInvalid)
+		return Invalidf("the reply window must be at least 1 minute")
 	case p.Resolve < p.Reply:
-		return fmt.Errorf("%w: the resolve window (%s) cannot be shorter than the reply window (%s)", ErrInvalid, p.Resolve, p.Reply)
+		return Invalidf("the resolve window (%s) cannot be shorter than the reply window (%s)", p.Resolve, p.Reply)
 	case p.Resolve > 90*24*time.Hour:
-		return fmt.Errorf("%w: the resolve window cannot be longer than 90 days", ErrInvalid)
+		return Invalidf("the resolve window cannot be longer than 90 days")
 	case p.WarnPct < 1 || p.WarnPct > 99:
-		return fmt.Errorf("%w: the warning point must be between 1%% and 99%% of the window", ErrInvalid)
+		return Invalidf("the warning point must be between 1%% and 99%% of the window")
 	}
 	return nil
 }
@@ -213,7 +212,7 @@ func ParseSLADuration(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(t)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%w: %q is not a duration (examples: 10m, 24h, 2d, 1h30m)", ErrInvalid, s)
+		return 0, Invalidf("%q is not a duration (examples: 10m, 24h, 2d, 1h30m)", s)
 	}
 	return d, nil
 }
@@ -411,10 +410,10 @@ func (c *Complaint) event(kind EventKind, by, detail string, at time.Time) Compl
 // Claim makes by the complaint's assignee.
 func (c *Complaint) Claim(by string, at time.Time) (ComplaintEvent, error) {
 	if c.Resolved() {
-		return ComplaintEvent{}, fmt.Errorf("%w: %s is resolved; reopen it first", ErrInvalid, c.Number)
+		return ComplaintEvent{}, Invalidf("%s is resolved; reopen it first", c.Number)
 	}
 	if c.Assignee == by {
-		return ComplaintEvent{}, fmt.Errorf("%w: %s is already claimed by you", ErrConflict, c.Number)
+		return ComplaintEvent{}, Conflictf("%s is already claimed by you", c.Number)
 	}
 	detail := ""
 	if c.Assignee != "" {
@@ -446,7 +445,7 @@ func (c *Complaint) CustomerMessage(text string, at time.Time) ComplaintEvent {
 // Recategorise changes the category. Due times stay as fixed at creation.
 func (c *Complaint) Recategorise(cat Category, by string, at time.Time) (ComplaintEvent, error) {
 	if cat == c.Category {
-		return ComplaintEvent{}, fmt.Errorf("%w: %s is already %s", ErrConflict, c.Number, cat.Label())
+		return ComplaintEvent{}, Conflictf("%s is already %s", c.Number, cat.Label())
 	}
 	old := c.Category
 	c.Category = cat
@@ -457,10 +456,10 @@ func (c *Complaint) Recategorise(cat Category, by string, at time.Time) (Complai
 // outcome is a reply, so it stops the reply clock too.
 func (c *Complaint) Resolve(by, outcome string, at time.Time) (ComplaintEvent, error) {
 	if c.Resolved() {
-		return ComplaintEvent{}, fmt.Errorf("%w: %s is already resolved", ErrConflict, c.Number)
+		return ComplaintEvent{}, Conflictf("%s is already resolved", c.Number)
 	}
 	if strings.TrimSpace(outcome) == "" {
-		return ComplaintEvent{}, fmt.Errorf("%w: say what was done (the outcome)", ErrInvalid)
+		return ComplaintEvent{}, Invalidf("say what was done (the outcome)")
 	}
 	if c.FirstReplyAt.IsZero() {
 		c.FirstReplyAt = at
@@ -473,7 +472,7 @@ func (c *Complaint) Resolve(by, outcome string, at time.Time) (ComplaintEvent, e
 // complaint reopened after its resolve deadline is overdue at once.
 func (c *Complaint) Reopen(by, reason string, at time.Time) (ComplaintEvent, error) {
 	if !c.Resolved() {
-		return ComplaintEvent{}, fmt.Errorf("%w: %s is not resolved", ErrConflict, c.Number)
+		return ComplaintEvent{}, Conflictf("%s is not resolved", c.Number)
 	}
 	c.State = ComplaintOpen
 	if c.Assignee != "" {

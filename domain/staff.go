@@ -41,7 +41,7 @@ func ParseRole(s string) (Role, error) {
 			return Role(i), nil
 		}
 	}
-	return 0, fmt.Errorf("%w: unknown role %q (want agent, manager or admin)", ErrInvalid, s)
+	return 0, Invalidf("unknown role %q (want agent, manager or admin)", s)
 }
 
 // Platform names where a person or a message lives.

@@ -258,31 +258,43 @@ func TestPendingQuestions(t *testing.T) {
 	if err := db.SetPending(ctx, q); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := db.Pending(ctx, domain.PlatformWeChat, "oA", t0.Add(29*time.Minute)); err != nil || got.Topic != q.Topic {
+	if got, err := db.Pending(ctx, domain.PlatformWeChat, "oA", "complaint.details", t0.Add(29*time.Minute)); err != nil || got.Topic != q.Topic {
 		t.Errorf("Pending = %+v, %v", got, err)
 	}
-	if _, err := db.Pending(ctx, domain.PlatformWeChat, "oB", t0); !errors.Is(err, domain.ErrNotFound) {
+	if _, err := db.Pending(ctx, domain.PlatformWeChat, "oB", "complaint.details", t0); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("someone else's pending = %v", err)
 	}
-	if _, err := db.Pending(ctx, domain.PlatformWeChat, "oA", t0.Add(31*time.Minute)); !errors.Is(err, domain.ErrNotFound) {
+	if _, err := db.Pending(ctx, domain.PlatformWeChat, "oA", "complaint.details", t0.Add(31*time.Minute)); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("expired pending = %v", err)
 	}
 	if err := db.ClearPending(ctx, domain.PlatformWeChat, "oA", "other.topic"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Pending(ctx, domain.PlatformWeChat, "oA", t0); err != nil {
+	if _, err := db.Pending(ctx, domain.PlatformWeChat, "oA", "complaint.details", t0); err != nil {
 		t.Errorf("cleared by another topic: %v", err)
 	}
 	if err := db.ClearPending(ctx, domain.PlatformWeChat, "oA", "complaint.details"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Pending(ctx, domain.PlatformWeChat, "oA", t0); !errors.Is(err, domain.ErrNotFound) {
+	if _, err := db.Pending(ctx, domain.PlatformWeChat, "oA", "complaint.details", t0); !errors.Is(err, domain.ErrNotFound) {
 		t.Errorf("cleared pending = %v", err)
 	}
+	// Two topics at once: both wait, the newest first.
 	if err := db.SetPending(ctx, q); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.PruneConversations(ctx, t0.Add(time.Hour)); err != nil || n != 1 {
+	survey := domain.PendingQuestion{Platform: domain.PlatformWeChat, UserID: "oA", Topic: "survey.score", ExpiresAt: t0.Add(40 * time.Minute)}
+	if err := db.SetPending(ctx, survey); err != nil {
+		t.Fatal(err)
+	}
+	qs, err := db.PendingQuestions(ctx, domain.PlatformWeChat, "oA", t0)
+	if err != nil || len(qs) != 2 || qs[0].Topic != "survey.score" || qs[1].Topic != "complaint.details" {
+		t.Errorf("PendingQuestions = %+v, %v", qs, err)
+	}
+	if qs, _ := db.PendingQuestions(ctx, domain.PlatformWeChat, "oA", t0.Add(35*time.Minute)); len(qs) != 1 || qs[0].Topic != "survey.score" {
+		t.Errorf("PendingQuestions after one expired = %+v", qs)
+	}
+	if n, err := db.PruneConversations(ctx, t0.Add(time.Hour)); err != nil || n != 2 {
 		t.Errorf("prune = %d, %v", n, err)
 	}
 }

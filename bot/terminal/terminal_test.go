@@ -77,8 +77,9 @@ func TestRunPiped(t *testing.T) {
 	}
 	r := bot.NewRouter(db, slog.New(slog.DiscardHandler))
 	r.Register(handlers.StaffCommands(db)...)
-	r.HandleCustomer(handlers.CustomerHelp()...)
-	r.CustomerFallback(handlers.CustomerFallback)
+	if err := handlers.UseBasics(r); err != nil {
+		t.Fatal(err)
+	}
 	r.Register(&bot.Command{Name: "notify", Usage: "notify", Description: "Post to #complaints.", Role: domain.RoleAgent,
 		Run: func(ctx context.Context, req *bot.Request) (bot.Reply, error) {
 			err := db.Enqueue(ctx, domain.Outgoing{Platform: domain.PlatformSlack, To: "#complaints", Content: domain.Content{Text: "heads up"}})
@@ -110,7 +111,7 @@ func TestRunPiped(t *testing.T) {
 		"In Slack this opens the form “New complaint”",
 		"--as: role must be customer, agent, manager or admin",
 		"You are now customer:oABC.",
-		handlers.CustomerMenu,
+		handlers.CustomerMenu(r.Menu()),
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)

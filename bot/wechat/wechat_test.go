@@ -735,21 +735,27 @@ func TestSharedTokenAndRefresh(t *testing.T) {
 func TestApplyMenu(t *testing.T) {
 	t.Parallel()
 	acc := plainAccount(t)
-	if err := ApplyMenu(NewOfficialAccount(acc, TokenCache{Store: storetest.New(t)})); err != nil {
+	bs := MenuButtons([]bot.MenuItem{{Line: "投诉", Button: "我要投诉", Key: "投诉"}, {Line: "no button"}, {Button: "帮助", Key: "帮助"}})
+	if err := ApplyMenu(NewOfficialAccount(acc, TokenCache{Store: storetest.New(t)}), bs); err != nil {
 		t.Fatal(err)
 	}
 	got := fake.sentTo(acc.AppID)
-	if len(got) != 1 || strings.Join(got[0].Menu, ",") != "click/我要投诉/COMPLAIN,click/投诉进度/PROGRESS,click/帮助/HELP" {
+	if len(got) != 1 || strings.Join(got[0].Menu, ",") != "click/我要投诉/KW_e68a95e8af89,click/帮助/KW_e5b8aee58aa9" {
 		t.Fatalf("menu %+v", got)
 	}
+	for key, want := range map[string]string{"KW_e68a95e8af89": "投诉", "COMPLAIN": "投诉", "PROGRESS": "进度", "KW_zz": "帮助", "NOPE": "帮助"} {
+		if got := clickCommand(key); got != want {
+			t.Errorf("click %s = %q, want %q", key, got, want)
+		}
+	}
 	var b strings.Builder
-	PrintMenu(&b)
-	if !strings.Contains(b.String(), "COMPLAIN") {
+	PrintMenu(&b, bs)
+	if !strings.Contains(b.String(), "我要投诉 → 「投诉」") {
 		t.Fatal(b.String())
 	}
 	bad := acc
 	bad.AppSecret = "wrong"
-	err := ApplyMenu(NewOfficialAccount(bad, TokenCache{Store: storetest.New(t)}))
+	err := ApplyMenu(NewOfficialAccount(bad, TokenCache{Store: storetest.New(t)}), bs)
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Code != 40125 {
 		t.Fatalf("bad secret: %v", err)

@@ -138,10 +138,7 @@ func (a *app) wire(ctx context.Context) error {
 		Campaigns:  orDefault(a.cfg.Slack.CampaignsChannel, "#campaigns"),
 	}
 	a.router = bot.NewRouter(a.db, a.log)
-	a.router.Register(handlers.StaffCommands(a.db)...)
-	a.router.Register(handlers.OutboxCommands(a.db, a.clock)...)
-	a.router.HandleCustomer(handlers.CustomerHelp()...)
-	a.router.CustomerFallback(handlers.CustomerFallback)
+	a.router.Questions(a.db)
 
 	a.disp = &bot.Dispatcher{
 		Store:    a.db,
@@ -156,22 +153,7 @@ func (a *app) wire(ctx context.Context) error {
 		a.log.Info("Took back messages a crashed opsbot had claimed", "count", n)
 	}
 	a.sched = bot.NewScheduler(a.db, a.cfg.Location, processOwner, a.log, a.metrics)
-	if err := a.sched.Add(bot.Job{
-		Name: "prune-deliveries", Schedule: "17 4 * * *",
-		Description: "Forget inbound delivery IDs older than 7 days and expired customer questions.",
-		Run: func(ctx context.Context, at time.Time) error {
-			n, err := a.db.PruneDeliveries(ctx, 7*24*time.Hour)
-			if err != nil {
-				return err
-			}
-			c, err := a.db.PruneConversations(ctx, at)
-			a.log.Info("Pruned", "deliveries", n, "conversations", c)
-			return err
-		},
-	}); err != nil {
-		return err
-	}
-	for _, w := range []func(context.Context) error{a.wireSlack, a.wireWeChat, a.wireFeatures} {
+	for _, w := range []func(context.Context) error{a.wireFeatures, a.wireSlack, a.wireWeChat} {
 		if err := w(ctx); err != nil {
 			return err
 		}

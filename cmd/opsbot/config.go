@@ -29,6 +29,10 @@ type Config struct {
 
 	Slack  SlackConfig
 	WeChat WeChatConfig
+
+	// Schedule returns the schedule the environment sets for a job
+	// (OPSBOT_SCHEDULE_<JOB>), or "".
+	Schedule func(job string) string
 }
 
 // SlackConfig configures the Slack adapter; without a bot token it is off.
@@ -76,6 +80,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return def
 	}
 	c := Config{
+		Schedule:     func(job string) string { return get(scheduleVar(job), "") },
 		DatabaseURL:  get("DATABASE_URL", ""),
 		Addr:         get("OPSBOT_ADDR", ":8080"),
 		DataDir:      get("OPSBOT_DATA_DIR", defaultDataDir(getenv)),

@@ -2,19 +2,74 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"time"
 
+	"github.com/opsbot/opsbot/bot"
+	"github.com/opsbot/opsbot/handlers"
 	"github.com/opsbot/opsbot/handlers/complaints"
+	"github.com/opsbot/opsbot/store"
 )
 
-// wireFeatures registers opsbot's jobs (complaints, surveys, digests,
-// campaigns): their commands, customer intents, actions and scheduled jobs.
-func (a *app) wireFeatures(ctx context.Context) error {
-	complaints := complaints.New(a.db, a.clock, a.channels, a.log)
-	complaints.Register(a.router)
-	for _, j := range complaints.Jobs() {
-		if err := a.sched.Add(j); err != nil {
+// features is the one list of opsbot's features. Each contributes its
+// commands, buttons, customer intents, menu lines and scheduled jobs; the
+// customer menu and the WeChat custom menu are assembled from it. db is
+// the store they work on: the pool, or a transaction for a dry run.
+func (a *app) features(db *store.DB) []bot.Feature {
+	events := &handlers.Events{}
+	return []bot.Feature{
+		{
+			Name:     "staff",
+			Commands: append(handlers.StaffCommands(db), handlers.OutboxCommands(db, a.clock)...),
+			Jobs:     []bot.Job{a.pruneJob(db)},
+		},
+		complaints.New(db, a.clock, a.channels, a.log, events).Feature(),
+	}
+}
+
+// wireFeatures adds every feature to the router and its jobs to the
+// scheduler, each job on the schedule the environment gives it
+// (OPSBOT_SCHEDULE_<JOB>, "off" for manual runs only) or its default.
+func (a *app) wireFeatures(context.Context) error {
+	for _, f := range a.features(a.db) {
+		if err := a.router.Use(f); err != nil {
 			return err
 		}
 	}
+	if err := handlers.UseBasics(a.router); err != nil {
+		return err
+	}
+	for _, j := range a.router.Jobs() {
+		if s := a.cfg.Schedule(j.Name); s != "" {
+			j.Schedule = s
+		}
+		if err := a.sched.Add(j); err != nil {
+			return fmt.Errorf("%s: %w", scheduleVar(j.Name), err)
+		}
+	}
 	return nil
+}
+
+// scheduleVar is the variable that overrides a job's schedule:
+// sla-sweep → OPSBOT_SCHEDULE_SLA_SWEEP.
+func scheduleVar(job string) string {
+	return "OPSBOT_SCHEDULE_" + strings.ToUpper(strings.ReplaceAll(job, "-", "_"))
+}
+
+// pruneJob forgets what only dedupes and short conversations need.
+func (a *app) pruneJob(db *store.DB) bot.Job {
+	return bot.Job{
+		Name: "prune-deliveries", Schedule: "17 4 * * *",
+		Description: "Forget inbound delivery IDs older than 7 days and expired customer questions.",
+		Run: func(ctx context.Context, at time.Time) error {
+			n, err := db.PruneDeliveries(ctx, 7*24*time.Hour)
+			if err != nil {
+				return err
+			}
+			c, err := db.PruneConversations(ctx, at)
+			a.log.Info("Pruned", "deliveries", n, "conversations", c)
+			return err
+		},
+	}
 }

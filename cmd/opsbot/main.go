@@ -25,8 +25,11 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/bot/terminal"
 	"github.com/opsbot/opsbot/domain"
+	"github.com/opsbot/opsbot/handlers"
+	"github.com/opsbot/opsbot/store"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -247,9 +250,10 @@ func jobs(ctx context.Context, cfg Config, log *slog.Logger, args []string, out 
 	}
 	fs := flag.NewFlagSet("jobs run", flag.ContinueOnError)
 	fs.SetOutput(out)
-	atFlag := fs.String("at", "", "run as if the time were this (RFC3339, e.g. 2026-11-22T09:00:00+08:00)")
+	atFlag := fs.String("at", "", "run the slot of this time (RFC3339, e.g. 2026-11-22T09:00:00+08:00); a future time needs --dry-run")
+	dry := fs.Bool("dry-run", false, "write nothing: print what the job would send, and to whom")
 	if len(args) < 2 {
-		return errors.New("usage: opsbot jobs run NAME [--at RFC3339]")
+		return errors.New("usage: opsbot jobs run NAME [--at RFC3339] [--dry-run]")
 	}
 	name := args[1]
 	if err := fs.Parse(args[2:]); err != nil {
@@ -260,6 +264,13 @@ func jobs(ctx context.Context, cfg Config, log *slog.Logger, args []string, out 
 		if at, err = time.Parse(time.RFC3339, *atFlag); err != nil {
 			return fmt.Errorf("--at: expected RFC3339 time such as 2026-11-22T09:00:00+08:00, got %q", *atFlag)
 		}
+		if at.After(time.Now().Add(time.Minute)) && !*dry {
+			return fmt.Errorf("--at %s is in the future: a real run would send its messages early and use them up. "+
+				"Add --dry-run to see what it would send", *atFlag)
+		}
+	}
+	if *dry {
+		return a.dryRun(ctx, name, at, out)
 	}
 	if err := a.sched.RunManual(ctx, name, at); err != nil {
 		return err
@@ -272,4 +283,39 @@ func jobs(ctx context.Context, cfg Config, log *slog.Logger, args []string, out 
 	}
 	fmt.Fprintf(out, "ran %s at %s\n", name, at.In(cfg.Location).Format(time.RFC3339))
 	return nil
+}
+
+// dryRun runs a job as of at on features bound to a transaction that is
+// rolled back, and prints what it would have sent.
+func (a *app) dryRun(ctx context.Context, name string, at time.Time, out io.Writer) error {
+	var job *bot.Job
+	return a.db.Rollback(ctx, func(tx *store.DB) error {
+		for _, f := range a.features(tx) {
+			for _, j := range f.Jobs {
+				if j.Name == name {
+					job = &j
+				}
+			}
+		}
+		if job == nil {
+			return fmt.Errorf("no job named %q (see opsbot jobs list)", name)
+		}
+		if err := job.Run(ctx, at); err != nil {
+			return err
+		}
+		msgs, err := tx.OutboxWritten(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "dry run of %s at %s: %d message(s) would be sent; nothing was written\n",
+			name, at.In(a.cfg.Location).Format(time.RFC3339), len(msgs))
+		for _, m := range msgs {
+			to := m.To
+			if m.ThreadRef != "" {
+				to += " (thread of " + m.ThreadRef + ")"
+			}
+			fmt.Fprintf(out, "→ %s %s %s: %s\n", m.Platform, m.Kind, to, handlers.Excerpt(bot.PlainText(m.Content), 200))
+		}
+		return nil
+	})
 }

@@ -6,8 +6,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-
-	"github.com/opsbot/opsbot/handlers"
 )
 
 // runOK runs opsbot with args and stdin, and returns its output.
@@ -41,7 +39,7 @@ func TestChat(t *testing.T) {
 	}
 
 	out = runOK(t, getenv, "帮助\n快递到哪了\n", "chat", "--as", "customer:oABC")
-	if !strings.Contains(out, handlers.CustomerMenu) || !strings.Contains(out, "抱歉，我没有理解您的意思。") {
+	if !strings.Contains(out, "回复「帮助」可随时查看本菜单") || !strings.Contains(out, "抱歉，我没有理解您的意思。") {
 		t.Errorf("customer chat:\n%s", out)
 	}
 

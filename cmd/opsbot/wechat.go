@@ -10,6 +10,7 @@ import (
 
 	"github.com/silenceper/wechat/v2/cache"
 
+	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/bot/wechat"
 	"github.com/opsbot/opsbot/domain"
 	"github.com/opsbot/opsbot/handlers"
@@ -36,7 +37,7 @@ func (a *app) wireWeChat(ctx context.Context) error {
 		return err
 	}
 	ad, err := wechat.New(acc, a.router, inbox, wechat.Options{
-		Welcome: handlers.CustomerWelcome,
+		Welcome: handlers.CustomerWelcome(a.router.Menu()),
 		Wake:    a.disp.Wake,
 		Log:     a.log.With("adapter", "wechat"),
 	})
@@ -66,8 +67,12 @@ func wechatCmd(ctx context.Context, cfg Config, log *slog.Logger, args []string,
 	if len(args) != 2 || args[0] != "menu" || (args[1] != "show" && args[1] != "apply") {
 		return errors.New(usage)
 	}
+	buttons, err := menuButtons(cfg, log)
+	if err != nil {
+		return err
+	}
 	if args[1] == "show" {
-		wechat.PrintMenu(out)
+		wechat.PrintMenu(out, buttons)
 		return nil
 	}
 	c := cfg.WeChat
@@ -78,11 +83,27 @@ func wechatCmd(ctx context.Context, cfg Config, log *slog.Logger, args []string,
 	// A one-off command: a process-local token cache is enough, and the
 	// stable-token API hands out the same token the servers use.
 	oa := wechat.NewOfficialAccount(wechatAccount(c), cache.NewMemory())
-	if err := wechat.ApplyMenu(oa); err != nil {
+	if err := wechat.ApplyMenu(oa, buttons); err != nil {
 		return fmt.Errorf("wechat menu apply: %w", err)
 	}
-	log.Info("WeChat menu applied", "buttons", len(wechat.Menu))
+	log.Info("WeChat menu applied", "buttons", len(buttons))
 	fmt.Fprintln(out, "menu applied:")
-	wechat.PrintMenu(out)
+	wechat.PrintMenu(out, buttons)
 	return nil
+}
+
+// menuButtons assembles the WeChat custom menu from the features, without
+// a database: only their menu items are read.
+func menuButtons(cfg Config, log *slog.Logger) ([]wechat.MenuButton, error) {
+	a := &app{cfg: cfg, log: log, clock: handlers.NewClock(cfg.Location)}
+	r := bot.NewRouter(nil, log)
+	for _, f := range a.features(nil) {
+		if err := r.Use(f); err != nil {
+			return nil, err
+		}
+	}
+	if err := handlers.UseBasics(r); err != nil {
+		return nil, err
+	}
+	return wechat.MenuButtons(r.Menu()), nil
 }

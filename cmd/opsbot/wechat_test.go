@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/opsbot/opsbot/domain"
-	"github.com/opsbot/opsbot/handlers"
 )
 
 func wechatSign(parts ...string) string {
@@ -55,7 +54,7 @@ func TestWireWeChat(t *testing.T) {
 		`<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[帮助]]></Content>` +
 		`<MsgId>424242</MsgId></xml>`
 	w := do(http.MethodPost, msg, q)
-	if w.Code != 200 || !strings.Contains(w.Body.String(), handlers.CustomerMenu) {
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "回复「帮助」可随时查看本菜单") {
 		t.Errorf("帮助: %d %s", w.Code, w.Body)
 	}
 	bad := url.Values{"signature": {"0"}, "timestamp": {"1"}, "nonce": {"1"}}
@@ -71,7 +70,7 @@ func TestWeChatMenuCommand(t *testing.T) {
 	t.Parallel()
 	getenv := func(string) string { return "" }
 	out := runOK(t, getenv, "", "wechat", "menu", "show")
-	for _, want := range []string{"我要投诉", "COMPLAIN", "投诉进度", "PROGRESS", "帮助", "HELP"} {
+	for _, want := range []string{"我要投诉 → 「投诉」", "投诉进度 → 「进度」", "帮助 → 「帮助」"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("menu show lacks %q:\n%s", want, out)
 		}

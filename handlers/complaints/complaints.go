@@ -5,66 +5,52 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/domain"
 	"github.com/opsbot/opsbot/handlers"
+	"github.com/opsbot/opsbot/store"
 )
-
-// ComplaintStore is what the complaint handlers need from the database.
-type ComplaintStore interface {
-	CreateComplaint(ctx context.Context, c domain.Complaint, fn func(domain.Complaint) domain.ComplaintChange) (domain.Complaint, error)
-	Complaint(ctx context.Context, number string) (domain.Complaint, error)
-	UpdateComplaint(ctx context.Context, number string, fn func(c *domain.Complaint) (domain.ComplaintChange, error)) (domain.Complaint, error)
-	ComplaintEvents(ctx context.Context, complaintID int64) ([]domain.ComplaintEvent, error)
-	ListComplaints(ctx context.Context, f domain.ComplaintFilter, user string, at time.Time, limit int) ([]domain.Complaint, error)
-	CustomerComplaints(ctx context.Context, openID string, limit int) ([]domain.Complaint, error)
-	LatestOpenComplaint(ctx context.Context, openID string) (domain.Complaint, error)
-	SweepSLA(ctx context.Context, at time.Time, batch int, announce func(c domain.Complaint, due []domain.SLAEvent) []domain.Outgoing) (int, error)
-	Policies(ctx context.Context) ([]domain.SLAPolicy, error)
-	SetPolicy(ctx context.Context, p domain.SLAPolicy) error
-	ComplaintStats(ctx context.Context, from, to, at time.Time) (domain.ComplaintStats, error)
-	SetPending(ctx context.Context, q domain.PendingQuestion) error
-	Pending(ctx context.Context, platform domain.Platform, userID string, at time.Time) (domain.PendingQuestion, error)
-	ClearPending(ctx context.Context, platform domain.Platform, userID, topic string) error
-	RefAt(ctx context.Context, platform domain.Platform, channel, ts string) (string, error)
-	Enqueue(ctx context.Context, msgs ...domain.Outgoing) error
-}
 
 // Complaints is the complaint desk: customers complain and check progress
 // on WeChat, agents work complaints from Slack (or the terminal), the SLA
 // job warns and escalates, and managers get a monthly review.
 type Complaints struct {
-	Store    ComplaintStore
+	Store    *store.DB
 	Clock    handlers.Clock
 	Channels handlers.Channels
 	Log      *slog.Logger
+	// Events tells other features what happened (a complaint resolved),
+	// inside the transaction that recorded it. Nil tells nobody.
+	Events *handlers.Events
 	// AskFor is how long a question to a customer (their complaint's
 	// details) waits for the answer; default 30 minutes.
 	AskFor time.Duration
-	// PassThrough lists customer keywords other features answer: while a
-	// complaint is open, text starting with one of them is not attached
-	// to it. The complaint desk's own keywords are always included.
-	PassThrough []string
 }
 
 // New returns the complaint desk.
-func New(st ComplaintStore, clock handlers.Clock, ch handlers.Channels, log *slog.Logger) *Complaints {
-	return &Complaints{Store: st, Clock: clock, Channels: ch, Log: log, AskFor: 30 * time.Minute,
-		PassThrough: []string{"帮助", "菜单", "help", "Help", "HELP", "?", "？"}}
+func New(st *store.DB, clock handlers.Clock, ch handlers.Channels, log *slog.Logger, ev *handlers.Events) *Complaints {
+	return &Complaints{Store: st, Clock: clock, Channels: ch, Log: log, Events: ev, AskFor: 30 * time.Minute}
 }
 
-// Register adds the complaint desk's commands, buttons, customer intents
-// and hooks to a router.
-func (h *Complaints) Register(r *bot.Router) {
-	r.Register(h.Commands()...)
-	r.HandleAction(h.Actions()...)
-	r.HookCustomer(h.CustomerHook)
-	r.HandleCustomer(h.CustomerIntents()...)
-	r.HookStaff(h.StaffHook)
+// Feature is the complaint desk as the router and the scheduler see it.
+func (h *Complaints) Feature() bot.Feature {
+	return bot.Feature{
+		Name:       "complaints",
+		Commands:   h.Commands(),
+		Actions:    h.Actions(),
+		Intents:    h.CustomerIntents(),
+		Answerers:  []bot.Answerer{{Topic: topicDetails, Answer: h.answerDetails}},
+		Hooks:      []bot.CustomerHook{h.CustomerHook},
+		StaffHooks: []bot.StaffHook{h.StaffHook},
+		Menu: []bot.MenuItem{
+			{Line: "投诉：回复「投诉」加上问题描述，如「投诉 订单20261111001 收到的杯子碎了」", Button: "我要投诉", Key: "投诉"},
+			{Line: "查进度：回复「进度」查看您的投诉处理情况", Button: "投诉进度", Key: "进度"},
+		},
+		Jobs: h.Jobs(),
+	}
 }
 
 // Customer keywords. Progress comes first: 投诉进度 starts with 投诉.
@@ -72,7 +58,6 @@ var (
 	progressKeywords  = []string{"投诉进度", "我的投诉", "查进度", "查询进度", "进度", "查询"}
 	complaintKeywords = []string{"我要投诉", "投诉"}
 	cancelKeywords    = []string{"取消", "算了", "不用了"}
-	scoreLike         = regexp.MustCompile(`^[1-5]\s*分?$`)
 )
 
 const topicDetails = "complaint.details"
@@ -117,14 +102,18 @@ func (h *Complaints) createFromCustomer(ctx context.Context, openID, text string
 		Source: domain.SourceWeChat, OpenID: openID, CreatedBy: openID, CreatedAt: h.Clock.Time(),
 		Text: text, Order: domain.ExtractOrder(text), Category: domain.Classify(text),
 	}
-	c, err := h.Store.CreateComplaint(ctx, c, func(c domain.Complaint) domain.ComplaintChange {
-		return domain.ComplaintChange{Messages: []domain.Outgoing{h.newPost(c)}}
+	err := h.Store.InTx(ctx, func(tx *store.DB) error {
+		var err error
+		c, err = tx.CreateComplaint(ctx, c, func(c domain.Complaint) domain.ComplaintChange {
+			return domain.ComplaintChange{Messages: []domain.Outgoing{h.newPost(c)}}
+		})
+		if err != nil {
+			return err
+		}
+		return tx.ClearPending(ctx, domain.PlatformWeChat, openID, topicDetails)
 	})
 	if err != nil {
 		return bot.Reply{}, err
-	}
-	if err := h.Store.ClearPending(ctx, domain.PlatformWeChat, openID, topicDetails); err != nil {
-		h.Log.Warn("Could not clear a pending question", "user_id", openID, "err", err)
 	}
 	h.Log.Info("Complaint filed", "complaint", c.Number, "category", c.Category.English(), "source", c.Source)
 	var b strings.Builder
@@ -182,32 +171,28 @@ func zhState(c domain.Complaint) string {
 	return "已受理，等待客服处理"
 }
 
-// CustomerHook carries a customer's conversation on: the answer to "what
-// happened?" becomes a complaint, and while a complaint is open their
-// further free text is attached to it and posted into its Slack thread.
-// Text for other features (menu, progress, survey scores) passes through.
+// answerDetails takes the answer to "what happened?": it becomes a
+// complaint, unless the customer changed their mind.
+func (h *Complaints) answerDetails(ctx context.Context, req *bot.Request, _ domain.PendingQuestion) (bot.Reply, bool, error) {
+	orig := strings.TrimSpace(req.Text)
+	if hasPrefix(domain.FoldWidth(orig), cancelKeywords) {
+		if err := h.Store.ClearPending(ctx, domain.PlatformWeChat, req.UserID, topicDetails); err != nil {
+			return bot.Reply{}, false, err
+		}
+		return bot.Text("好的，已取消。如需投诉，随时回复「投诉」即可。"), true, nil
+	}
+	text, cut := domain.CleanText(orig, domain.MaxComplaintText)
+	rep, err := h.createFromCustomer(ctx, req.UserID, text, cut)
+	return rep, true, err
+}
+
+// CustomerHook carries a customer's conversation on: while a complaint is
+// open, free text nothing else took is attached to it and posted into its
+// Slack thread. Keywords of every feature were tried before (bot/doc.go).
 func (h *Complaints) CustomerHook(ctx context.Context, req *bot.Request) (bot.Reply, bool, error) {
 	orig := strings.TrimSpace(req.Text)
-	raw := domain.FoldWidth(orig)        // for matching keywords only; stored text keeps its punctuation
-	if raw == "" || h.passThrough(raw) { // checked first: the menu costs no query
+	if orig == "" {
 		return bot.Reply{}, false, nil
-	}
-	pending := true
-	if _, err := h.Store.Pending(ctx, domain.PlatformWeChat, req.UserID, h.Clock.Time()); errors.Is(err, domain.ErrNotFound) {
-		pending = false
-	} else if err != nil {
-		return bot.Reply{}, false, err
-	}
-	if pending {
-		if hasPrefix(raw, cancelKeywords) {
-			if err := h.Store.ClearPending(ctx, domain.PlatformWeChat, req.UserID, topicDetails); err != nil {
-				return bot.Reply{}, false, err
-			}
-			return bot.Text("好的，已取消。如需投诉，随时回复「投诉」即可。"), true, nil
-		}
-		text, cut := domain.CleanText(orig, domain.MaxComplaintText)
-		rep, err := h.createFromCustomer(ctx, req.UserID, text, cut)
-		return rep, true, err
 	}
 	open, err := h.Store.LatestOpenComplaint(ctx, req.UserID)
 	if errors.Is(err, domain.ErrNotFound) {
@@ -232,13 +217,6 @@ func (h *Complaints) CustomerHook(ctx context.Context, req *bot.Request) (bot.Re
 		msg += fmt.Sprintf("（内容较长，已保存前 %d 字。）", domain.MaxComplaintText)
 	}
 	return bot.Text(msg), true, nil
-}
-
-// passThrough reports whether customer text is for an intent rather than
-// words for an open complaint.
-func (h *Complaints) passThrough(text string) bool {
-	return scoreLike.MatchString(text) || hasPrefix(text, progressKeywords) ||
-		hasPrefix(text, complaintKeywords) || hasPrefix(text, h.PassThrough)
 }
 
 func hasPrefix(s string, kws []string) bool {

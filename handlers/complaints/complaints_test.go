@@ -32,11 +32,12 @@ const (
 // env is a router with the complaint desk on a fresh database, a clock the
 // test moves, and a fake delivery that records where Slack posts landed.
 type env struct {
-	t   *testing.T
-	ctx context.Context
-	db  *store.DB
-	r   *bot.Router
-	h   *complaints.Complaints
+	t      *testing.T
+	ctx    context.Context
+	db     *store.DB
+	r      *bot.Router
+	h      *complaints.Complaints
+	events handlers.Events
 
 	mu  sync.Mutex
 	now time.Time
@@ -49,10 +50,14 @@ func newEnv(t *testing.T) *env {
 	log := slog.New(slog.DiscardHandler)
 	clock := handlers.Clock{Loc: shanghai, Now: e.time}
 	e.r = bot.NewRouter(e.db, log)
-	e.h = complaints.New(e.db, clock, handlers.Channels{Complaints: chanC, Managers: chanM}, log)
-	e.h.Register(e.r)
-	e.r.HandleCustomer(handlers.CustomerHelp()...)
-	e.r.CustomerFallback(handlers.CustomerFallback)
+	e.r.Questions(e.db)
+	e.h = complaints.New(e.db, clock, handlers.Channels{Complaints: chanC, Managers: chanM}, log, &e.events)
+	if err := e.r.Use(e.h.Feature()); err != nil {
+		t.Fatal(err)
+	}
+	if err := handlers.UseBasics(e.r); err != nil {
+		t.Fatal(err)
+	}
 	for id, role := range map[string]domain.Role{agent: domain.RoleAgent, agent2: domain.RoleAgent, manager: domain.RoleManager, admin: domain.RoleAdmin} {
 		if err := e.db.PutStaff(e.ctx, domain.Staff{UserID: id, Role: role}); err != nil {
 			t.Fatal(err)

@@ -13,17 +13,12 @@ import (
 	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/domain"
 	"github.com/opsbot/opsbot/handlers"
+	"github.com/opsbot/opsbot/store"
 )
 
 // Commands returns the staff commands of the complaint desk.
 func (h *Complaints) Commands() []*bot.Command {
 	return []*bot.Command{
-		{
-			Name: "complaint", Usage: "complaint <subcommand>", Role: domain.RoleAgent,
-			Description: "Work customer complaints; `help complaint list` and friends explain each subcommand.",
-			Examples:    []string{"complaint list", "complaint show TS-20261122-0001"},
-			Run:         h.overview,
-		},
 		{
 			Name: "complaint list", Usage: "complaint list [open|mine|overdue|all]", Role: domain.RoleAgent,
 			Description: "List complaints: open ones (default), yours, overdue ones, or all.",
@@ -117,7 +112,7 @@ func (h *Complaints) Commands() []*bot.Command {
 				}
 				cat, err := parseCategoryLabel(text)
 				if err != nil {
-					return bot.Reply{}, bot.Usagef("%s", strings.TrimPrefix(err.Error(), domain.ErrInvalid.Error()+": "))
+					return bot.Reply{}, bot.Usagef("%s", err)
 				}
 				return h.recategorise(ctx, req, n, cat)
 			},
@@ -168,19 +163,6 @@ func (h *Complaints) Actions() []bot.ActionHandler {
 	}
 }
 
-func (h *Complaints) overview(_ context.Context, req *bot.Request) (bot.Reply, error) {
-	rep := bot.Reply{Content: domain.Content{Title: "Complaint commands"}}
-	if len(req.Args) > 0 {
-		rep.Text = fmt.Sprintf("I don't know `complaint %s`.", req.Arg(0))
-	}
-	for _, c := range h.Commands()[1:] {
-		if req.Role.Allows(c.Role) {
-			rep.List = append(rep.List, fmt.Sprintf("`%s` — %s", c.Usage, c.Description))
-		}
-	}
-	return rep, nil
-}
-
 // numberArg parses the complaint number in argument 0.
 func (h *Complaints) numberArg(req *bot.Request) (string, error) {
 	if req.Arg(0) == "" {
@@ -216,7 +198,12 @@ func (h *Complaints) actionNumber(req *bot.Request) (string, error) {
 // update changes a complaint and turns "no such complaint" and rule
 // violations into answers staff can act on.
 func (h *Complaints) update(ctx context.Context, number string, fn func(c *domain.Complaint) (domain.ComplaintChange, error)) (domain.Complaint, error) {
-	c, err := h.Store.UpdateComplaint(ctx, number, fn)
+	return h.updateIn(ctx, h.Store, number, fn)
+}
+
+// updateIn is update in the transaction (or not) that st is bound to.
+func (h *Complaints) updateIn(ctx context.Context, st *store.DB, number string, fn func(c *domain.Complaint) (domain.ComplaintChange, error)) (domain.Complaint, error) {
+	c, err := st.UpdateComplaint(ctx, number, fn)
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 		return c, bot.Errorf("There is no complaint %s. `complaint list all` shows the latest.", number)
@@ -226,14 +213,12 @@ func (h *Complaints) update(ctx context.Context, number string, fn func(c *domai
 	return c, err
 }
 
-// ruleMessage strips the sentinel's prefix from a domain rule error.
+// ruleMessage is a domain rule error's message, capitalised for a sentence.
 func ruleMessage(err error) string {
 	s := err.Error()
-	for _, p := range []string{domain.ErrConflict.Error() + ": ", domain.ErrInvalid.Error() + ": "} {
-		if i := strings.Index(s, p); i >= 0 {
-			s = s[i+len(p):]
-			break
-		}
+	var re *domain.RuleError
+	if errors.As(err, &re) {
+		s = re.Msg
 	}
 	if r, n := utf8.DecodeRuneInString(s); n > 0 {
 		s = string(unicode.ToUpper(r)) + s[n:]
@@ -316,18 +301,14 @@ func (h *Complaints) note(ctx context.Context, req *bot.Request, number, text st
 
 func (h *Complaints) resolve(ctx context.Context, req *bot.Request, number, outcome string) (bot.Reply, error) {
 	now := h.Clock.Time()
-	c, err := h.update(ctx, number, func(c *domain.Complaint) (domain.ComplaintChange, error) {
-		e, err := c.Resolve(req.UserID, outcome, now)
+	var c domain.Complaint
+	err := h.Store.InTx(ctx, func(tx *store.DB) error {
+		var err error
+		c, err = h.updateIn(ctx, tx, number, h.resolveChange(req.UserID, outcome, now))
 		if err != nil {
-			return domain.ComplaintChange{}, err
+			return err
 		}
-		ch := domain.ComplaintChange{Events: []domain.ComplaintEvent{e}}
-		if m, ok := toCustomer(*c, fmt.Sprintf("您的投诉 %s 已处理完毕。\n处理结果：%s\n感谢您的耐心与理解！如仍有问题，回复「投诉」即可再次联系我们。", c.Number, outcome)); ok {
-			ch.Messages = append(ch.Messages, m)
-		}
-		ch.Messages = append(ch.Messages, h.cardUpdate(*c),
-			h.threadPost(*c, fmt.Sprintf("Resolved by %s:\n%s", handlers.StaffMention(req.UserID), handlers.Quote(outcome))))
-		return ch, nil
+		return h.Events.ComplaintResolved(ctx, tx, c)
 	})
 	if err != nil {
 		return bot.Reply{}, err
@@ -342,6 +323,24 @@ func (h *Complaints) resolve(ctx context.Context, req *bot.Request, number, outc
 		msg += " (Past its resolve due time.)"
 	}
 	return bot.Text(msg), nil
+}
+
+// resolveChange resolves a complaint, tells the customer the outcome and
+// updates the card and thread.
+func (h *Complaints) resolveChange(agent, outcome string, now time.Time) func(c *domain.Complaint) (domain.ComplaintChange, error) {
+	return func(c *domain.Complaint) (domain.ComplaintChange, error) {
+		e, err := c.Resolve(agent, outcome, now)
+		if err != nil {
+			return domain.ComplaintChange{}, err
+		}
+		ch := domain.ComplaintChange{Events: []domain.ComplaintEvent{e}}
+		if m, ok := toCustomer(*c, fmt.Sprintf("您的投诉 %s 已处理完毕。\n处理结果：%s\n感谢您的耐心与理解！如仍有问题，回复「投诉」即可再次联系我们。", c.Number, outcome)); ok {
+			ch.Messages = append(ch.Messages, m)
+		}
+		ch.Messages = append(ch.Messages, h.cardUpdate(*c),
+			h.threadPost(*c, fmt.Sprintf("Resolved by %s:\n%s", handlers.StaffMention(agent), handlers.Quote(outcome))))
+		return ch, nil
+	}
 }
 
 func (h *Complaints) reopen(ctx context.Context, req *bot.Request, number, reason string) (bot.Reply, error) {
@@ -770,7 +769,7 @@ func (h *Complaints) policySet(ctx context.Context, req *bot.Request) (bot.Reply
 			p.Resolve, err = domain.ParseSLADuration(val)
 		case "warn":
 			if p.WarnPct, err = strconv.Atoi(strings.TrimSuffix(val, "%")); err != nil {
-				err = fmt.Errorf("%w: %q is not a percentage (example: warn=75)", domain.ErrInvalid, val)
+				err = domain.Invalidf("%q is not a percentage (example: warn=75)", val)
 			}
 		default:
 			return bot.Reply{}, bot.Usagef("Unknown setting `%s`: use reply=, resolve= and warn=.", key)
