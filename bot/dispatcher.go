@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsbot/opsbot/domain"
@@ -19,6 +20,7 @@ type OutboxStore interface {
 	RetryOutbox(ctx context.Context, id int64, at time.Time, reason string) error
 	DeferRecipient(ctx context.Context, platform domain.Platform, to string, until time.Time) error
 	FailOutbox(ctx context.Context, id int64, reason string) error
+	MarkUnreachable(ctx context.Context, id int64, reason string) error
 }
 
 // Sender delivers outgoing messages to one platform. It returns a
@@ -47,7 +49,10 @@ type Dispatcher struct {
 	Log      *slog.Logger
 	Metrics  *Metrics
 
-	Batch       int           // messages claimed at once; default 20
+	// Workers is how many recipients are sent to at once; each recipient's
+	// messages go out one after another, in order. Default 16.
+	Workers     int
+	Batch       int           // messages claimed at once; default 16 per worker
 	Lease       time.Duration // how long a claim lasts; default 30s
 	Poll        time.Duration // idle wait between polls; default 1s
 	MaxAttempts int           // transient failures before giving up; default 10
@@ -57,11 +62,18 @@ type Dispatcher struct {
 	wake chan struct{}
 }
 
+// DefaultWorkers is how many recipients a dispatcher sends to at once
+// unless told otherwise (OPSBOT_DISPATCH_WORKERS).
+const DefaultWorkers = 32
+
 func (d *Dispatcher) init() {
 	d.once.Do(func() {
 		d.wake = make(chan struct{}, 1)
+		if d.Workers <= 0 {
+			d.Workers = DefaultWorkers
+		}
 		if d.Batch <= 0 {
-			d.Batch = 20
+			d.Batch = max(20, 16*d.Workers)
 		}
 		if d.Lease <= 0 {
 			// Messages claimed by a dispatcher that died wait this long.
@@ -114,8 +126,10 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	}
 }
 
-// DeliverBatch claims one batch of due messages and delivers them in
-// order. It returns how many it claimed.
+// DeliverBatch claims one batch of due messages and delivers them: the
+// messages of different recipients concurrently (Workers at a time), those
+// of one recipient one after another in the order they were enqueued. It
+// returns how many it claimed.
 func (d *Dispatcher) DeliverBatch(ctx context.Context) (int, error) {
 	d.init()
 	claimed := time.Now()
@@ -123,52 +137,109 @@ func (d *Dispatcher) DeliverBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// Stop starting sends while the last one can still finish within the
-	// lease; after it, another dispatcher may claim the rest.
-	deadline := claimed.Add(d.Lease - min(d.SendTimeout, d.Lease/2))
-	// Store updates must land even while shutting down.
-	bg := context.WithoutCancel(ctx)
-	// What this batch delivered under a Ref, so that a reply in its thread
-	// (or an update) claimed in the same batch goes out now, not after a
-	// retry; and recipients that rate-limited us, so that the rest of the
-	// batch does not hammer them.
-	landed := map[string]domain.Delivery{}
-	limited := map[string]time.Time{}
-	for i, it := range items {
-		if ctx.Err() != nil || (i > 0 && time.Now().After(deadline)) {
+	b := &batch{
+		d: d, ctx: ctx,
+		// Stop starting sends while the last one can still finish within
+		// the lease; after it, another dispatcher may claim the rest.
+		deadline: claimed.Add(d.Lease - min(d.SendTimeout, d.Lease/2)),
+		// Store updates must land even while shutting down.
+		bg:     context.WithoutCancel(ctx),
+		landed: map[string]domain.Delivery{},
+	}
+	queues := byRecipient(items)
+	work := make(chan []domain.OutboxItem)
+	var wg sync.WaitGroup
+	for range min(d.Workers, len(queues)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for q := range work {
+				b.deliverQueue(q)
+			}
+		}()
+	}
+	for _, q := range queues {
+		work <- q
+	}
+	close(work)
+	wg.Wait()
+	return len(items), nil
+}
+
+// byRecipient splits claimed messages (oldest first) into one queue per
+// recipient, keeping their order; queues come in the order of their oldest
+// message.
+func byRecipient(items []domain.OutboxItem) [][]domain.OutboxItem {
+	idx := map[string]int{}
+	var queues [][]domain.OutboxItem
+	for _, it := range items {
+		key := string(it.Platform) + "\x00" + it.To
+		i, ok := idx[key]
+		if !ok {
+			i = len(queues)
+			idx[key] = i
+			queues = append(queues, nil)
+		}
+		queues[i] = append(queues[i], it)
+	}
+	return queues
+}
+
+// batch is one claimed batch being delivered by several workers.
+type batch struct {
+	d        *Dispatcher
+	ctx, bg  context.Context
+	deadline time.Time
+	started  atomic.Bool
+	// What this batch delivered under a Ref, so that a reply in its
+	// thread (or an update) claimed in the same batch goes out now, not
+	// after a retry.
+	mu     sync.Mutex
+	landed map[string]domain.Delivery
+}
+
+// deliverQueue sends one recipient's messages in order. A recipient that
+// rate-limits us gets no further calls in this batch.
+func (b *batch) deliverQueue(q []domain.OutboxItem) {
+	var limitedUntil time.Time
+	for i, it := range q {
+		// The first send of a batch always starts; later ones only while
+		// they can finish within the lease.
+		first := b.started.CompareAndSwap(false, true)
+		if b.ctx.Err() != nil || (!first && time.Now().After(b.deadline)) {
 			reason := "handed back at shutdown"
-			if ctx.Err() == nil {
+			if b.ctx.Err() == nil {
 				reason = "handed back before the lease ran out"
 			}
-			for _, rest := range items[i:] {
-				_ = d.Store.RetryOutbox(bg, rest.ID, time.Now(), reason)
+			for _, rest := range q[i:] {
+				_ = b.d.Store.RetryOutbox(b.bg, rest.ID, time.Now(), reason)
 			}
-			return len(items), nil
+			return
 		}
+		if !limitedUntil.IsZero() {
+			_ = b.d.Store.RetryOutbox(b.bg, it.ID, limitedUntil, "waiting out a rate limit")
+			continue
+		}
+		b.mu.Lock()
 		if it.ThreadRef != "" && it.ThreadTS == "" {
-			if del, ok := landed[it.ThreadRef]; ok {
+			if del, ok := b.landed[it.ThreadRef]; ok {
 				it.ThreadChannel, it.ThreadTS = del.Channel, del.TS
 			}
 		}
 		if it.Kind == domain.OutUpdate && it.RefTS == "" {
-			if del, ok := landed[it.Ref]; ok {
+			if del, ok := b.landed[it.Ref]; ok {
 				it.RefChannel, it.RefTS = del.Channel, del.TS
 			}
 		}
-		key := string(it.Platform) + "\x00" + it.To
-		if until, ok := limited[key]; ok {
-			_ = d.Store.RetryOutbox(bg, it.ID, until, "waiting out a rate limit")
-			continue
-		}
-		res := d.deliver(bg, it)
+		b.mu.Unlock()
+		res := b.d.deliver(b.bg, it)
 		if res.sent && it.Ref != "" && it.Kind != domain.OutUpdate && res.delivery.TS != "" {
-			landed[it.Ref] = res.delivery
+			b.mu.Lock()
+			b.landed[it.Ref] = res.delivery
+			b.mu.Unlock()
 		}
-		if !res.limitedUntil.IsZero() {
-			limited[key] = res.limitedUntil
-		}
+		limitedUntil = res.limitedUntil
 	}
-	return len(items), nil
 }
 
 // outcome is what became of one delivery attempt.
@@ -222,6 +293,14 @@ func (d *Dispatcher) deliver(ctx context.Context, it domain.OutboxItem) outcome 
 		}
 		d.Metrics.Sent.WithLabelValues(string(it.Platform)).Inc()
 		return outcome{sent: true, delivery: del}
+	}
+	if domain.IsUnreachable(err) {
+		d.Metrics.Unreachable.WithLabelValues(string(it.Platform), it.Purpose.Label()).Inc()
+		log.Info("Recipient unreachable", "purpose", it.Purpose.Label(), "reason", err.Error())
+		if err := d.Store.MarkUnreachable(ctx, it.ID, err.Error()); err != nil {
+			log.Error("Could not record unreachable recipient", "err", err)
+		}
+		return outcome{}
 	}
 	if domain.IsPermanent(err) {
 		d.fail(ctx, log, it, err.Error())

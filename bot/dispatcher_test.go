@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -147,8 +148,22 @@ func TestDispatcherDeliversInOrder(t *testing.T) {
 	if err := d.DeliverAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(s.texts(), " "); got != strings.Join(want, " ") {
-		t.Fatalf("delivered\n%s\nwant\n%s", got, strings.Join(want, " "))
+	// Each recipient's messages arrive in the order they were enqueued.
+	byTo := func(texts []string) map[string]string {
+		m := map[string]string{}
+		for _, text := range texts {
+			var i int
+			fmt.Sscanf(text, "m%d", &i)
+			to := []string{"C1", "C2", "U3"}[i%3]
+			m[to] += text + " "
+		}
+		return m
+	}
+	got, exp := byTo(s.texts()), byTo(want)
+	for to := range exp {
+		if got[to] != exp[to] {
+			t.Fatalf("delivered to %s\n%s\nwant\n%s", to, got[to], exp[to])
+		}
 	}
 	for _, text := range want {
 		if it := item(t, db, text); it.State != domain.OutboxSent || it.Attempts != 1 {
@@ -688,4 +703,57 @@ func counter(c prometheus.Counter) float64 {
 		panic(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+func TestDispatcherWorkersKeepEachRecipientsOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := storetest.New(t)
+	const recipients, each = 40, 6
+	var msgs []domain.Outgoing
+	for i := range each {
+		for r := range recipients {
+			msgs = append(msgs, msg(fmt.Sprintf("U%02d", r), fmt.Sprintf("U%02d-%d", r, i)))
+		}
+	}
+	if err := db.Enqueue(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	var inFlight, most atomic.Int32
+	s := &fakeSender{delay: 5 * time.Millisecond}
+	s.after = func(domain.OutboxItem) { inFlight.Add(-1) }
+	d := newDispatcher(db, bot.SenderFunc(func(ctx context.Context, it domain.OutboxItem) (domain.Delivery, error) {
+		n := inFlight.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		return s.Send(ctx, it)
+	}))
+	d.Workers, d.Batch = 8, 64
+	if err := d.DeliverAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := s.texts()
+	if len(got) != recipients*each {
+		t.Fatalf("sent %d, want %d", len(got), recipients*each)
+	}
+	next := map[string]int{}
+	seen := map[string]bool{}
+	for _, text := range got {
+		if seen[text] {
+			t.Fatalf("%s sent twice", text)
+		}
+		seen[text] = true
+		var to string
+		var i int
+		if _, err := fmt.Sscanf(text, "%3s-%d", &to, &i); err != nil {
+			t.Fatal(err)
+		}
+		if i != next[to] {
+			t.Fatalf("%s sent out of order (expected %s-%d)", text, to, next[to])
+		}
+		next[to]++
+	}
+	if m := most.Load(); m < 2 || m > 8 {
+		t.Errorf("at most %d sends at once, want between 2 and 8 workers", m)
+	}
 }

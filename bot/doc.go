@@ -24,6 +24,24 @@ package bot
 // pid is gone (or is now its own), so a restart resumes delivery without
 // waiting. Holders on other hosts are never presumed dead.
 //
+// Concurrency. A dispatcher splits its claimed batch into one queue per
+// recipient (platform and destination) and sends up to Workers queues at a
+// time (OPSBOT_DISPATCH_WORKERS, default 32): different customers are sent
+// to in parallel, one recipient's messages strictly one after another in
+// the order they were enqueued. Each queue stops starting sends at the
+// lease deadline and hands the rest back, like the whole batch did before.
+// Enqueueing is one statement however many messages (the batch travels as
+// one JSON array), so a 100,000-customer broadcast commits in seconds.
+//
+// Unreachable customers. A WeChat message that cannot be delivered (the
+// 48-hour window closed and no template for its kind, the allowance used
+// up, the customer unfollowed) is recorded as unreachable, apart from
+// errors. What else happens follows the message's Purpose: for a service
+// message (a complaint reply) the complaints channel is told once so that
+// someone phones the customer; a survey or campaign notice is only counted
+// (opsbot_outbox_unreachable_total, store.BatchTally), never posted to
+// Slack one card per customer.
+//
 // Retries. Errors are classified by the sender: permanent ones (unknown
 // channel, revoked token, a WeChat customer who unfollowed) are recorded
 // with their reason and never retried; rate limits hold back every pending

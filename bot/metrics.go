@@ -9,6 +9,7 @@ type Metrics struct {
 	RequestDuration *prometheus.HistogramVec
 	Sent            *prometheus.CounterVec
 	SendFailures    *prometheus.CounterVec
+	Unreachable     *prometheus.CounterVec
 	JobRuns         *prometheus.CounterVec
 	JobFailures     *prometheus.CounterVec
 	JobDuration     *prometheus.HistogramVec
@@ -30,6 +31,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		SendFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsbot_outbox_send_failures_total", Help: "Failed delivery attempts, by platform and kind (transient, rate_limited, permanent).",
 		}, []string{"platform", "kind"}),
+		Unreachable: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "opsbot_outbox_unreachable_total", Help: "Messages whose recipient could not be reached (WeChat window closed, no template, unfollowed), by platform and purpose.",
+		}, []string{"platform", "purpose"}),
 		JobRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "opsbot_job_runs_total", Help: "Scheduled job runs, by job.",
 		}, []string{"job"}),
@@ -41,7 +45,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"job"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Requests, m.RequestDuration, m.Sent, m.SendFailures, m.JobRuns, m.JobFailures, m.JobDuration)
+		reg.MustRegister(m.Requests, m.RequestDuration, m.Sent, m.SendFailures, m.Unreachable, m.JobRuns, m.JobFailures, m.JobDuration)
 	}
 	return m
 }

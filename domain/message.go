@@ -79,7 +79,46 @@ type Outgoing struct {
 	// DedupeKey, when set, makes enqueueing idempotent: a second message
 	// with the same key is dropped. SLA warnings use it to be sent once.
 	DedupeKey string
+	// Purpose is what the message is for; it decides what happens when
+	// the customer cannot be reached.
+	Purpose Purpose
+	// Batch names the broadcast the message belongs to ("campaign:12"),
+	// so its sender can ask how it went (store.BatchTally).
+	Batch string
 }
+
+// Purpose is what an outgoing message is for.
+type Purpose string
+
+// Purposes. The zero value is a service message (a complaint reply, a
+// staff notice).
+const (
+	PurposeService  Purpose = ""
+	PurposeSurvey   Purpose = "survey"
+	PurposeCampaign Purpose = "campaign"
+)
+
+// TellAgents reports whether staff must hear of a customer who could not
+// be reached with this message, so that someone phones them: yes for
+// service messages (a complaint reply), no for surveys and campaign
+// notices, which are only counted — never a Slack card per customer.
+func (p Purpose) TellAgents() bool { return p != PurposeSurvey && p != PurposeCampaign }
+
+// Label names the purpose in metrics and reports.
+func (p Purpose) Label() string {
+	if p == PurposeService {
+		return "service"
+	}
+	return string(p)
+}
+
+// Tally is how a broadcast went.
+type Tally struct {
+	Sent, Unreachable, Failed, Pending int
+}
+
+// Done reports whether every message of the broadcast has an outcome.
+func (t Tally) Done() bool { return t.Pending == 0 }
 
 // Attachment is a file to upload.
 type Attachment struct {
@@ -121,10 +160,14 @@ type Delivery struct {
 // SendError classifies a failed delivery so the dispatcher knows whether to
 // try again.
 type SendError struct {
-	Permanent  bool
-	RetryAfter time.Duration // rate limits: wait at least this long
-	Reason     string        // short machine-readable reason: channel_not_found, 45015...
-	Err        error
+	Permanent bool
+	// Unreachable marks a permanent failure that is the customer being out
+	// of reach (the 48-hour window closed, no template, unfollowed) rather
+	// than an error.
+	Unreachable bool
+	RetryAfter  time.Duration // rate limits: wait at least this long
+	Reason      string        // short machine-readable reason: channel_not_found, 45015...
+	Err         error
 }
 
 func (e *SendError) Error() string {
@@ -143,6 +186,18 @@ func (e *SendError) Unwrap() error { return e.Err }
 // Permanent returns a SendError that must not be retried.
 func Permanent(reason string, err error) error {
 	return &SendError{Permanent: true, Reason: reason, Err: err}
+}
+
+// Unreachable returns a permanent SendError saying the customer cannot be
+// reached this way.
+func Unreachable(reason string, err error) error {
+	return &SendError{Permanent: true, Unreachable: true, Reason: reason, Err: err}
+}
+
+// IsUnreachable reports whether err says the recipient is out of reach.
+func IsUnreachable(err error) bool {
+	var se *SendError
+	return errors.As(err, &se) && se.Unreachable
 }
 
 // IsPermanent reports whether err says not to try again.

@@ -195,6 +195,3 @@ func wrap(op string, err error) error {
 	}
 	return fmt.Errorf("store: %s: %w (%v)", op, m, err)
 }
-
-// nullString converts a string to a nullable column value ("" is NULL).
-func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

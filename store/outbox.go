@@ -21,37 +21,60 @@ func (db *DB) Enqueue(ctx context.Context, msgs ...domain.Outgoing) error {
 	return db.InTx(ctx, func(tx *DB) error { return enqueue(ctx, tx.x, msgs) })
 }
 
-// enqueue inserts msgs through ext, the caller's transaction. A message
-// whose DedupeKey was seen before is dropped silently: that is what makes a
-// warning be sent once however often the job that decides it runs.
+// enqueue inserts msgs through ext, the caller's transaction, in one
+// statement however many there are: the batch travels as one JSON array
+// and is expanded by the server, in order. A message whose DedupeKey was
+// seen before (or earlier in the same batch) is dropped silently: that is
+// what makes a warning be sent once however often the job that decides it
+// runs.
 func enqueue(ctx context.Context, ext sqlx.ExtContext, msgs []domain.Outgoing) error {
-	const q = `INSERT INTO outbox (platform, kind, recipient, ref, thread_ref, template, content, attachment, dedupe_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-		ON CONFLICT (dedupe_key) DO NOTHING`
-	for _, m := range msgs {
+	if len(msgs) == 0 {
+		return nil
+	}
+	rows := make([]enqueueRow, len(msgs))
+	for i, m := range msgs {
 		if m.Platform == "" || m.To == "" {
-			return fmt.Errorf("store: enqueue: %w: message needs a platform and a recipient", domain.ErrInvalid)
+			return domain.Invalidf("store: enqueue: message needs a platform and a recipient")
 		}
 		kind := m.Kind
 		if kind == "" {
 			kind = domain.OutPost
 		}
-		content, err := json.Marshal(m.Content)
-		if err != nil {
-			return fmt.Errorf("store: enqueue: %w", err)
-		}
-		var att []byte
-		if m.Attachment != nil {
-			if att, err = json.Marshal(m.Attachment); err != nil {
-				return fmt.Errorf("store: enqueue: %w", err)
-			}
-		}
-		if _, err := ext.ExecContext(ctx, q, m.Platform, kind, m.To, m.Ref, m.ThreadRef, m.Template,
-			content, att, nullString(m.DedupeKey)); err != nil {
-			return wrap("enqueue", err)
-		}
+		rows[i] = enqueueRow{Platform: m.Platform, Kind: kind, To: m.To, Ref: m.Ref, ThreadRef: m.ThreadRef,
+			Template: m.Template, Content: m.Content, Attachment: m.Attachment, DedupeKey: m.DedupeKey,
+			Purpose: m.Purpose, Batch: m.Batch}
 	}
-	return nil
+	doc, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("store: enqueue: %w", err)
+	}
+	const q = `INSERT INTO outbox (platform, kind, recipient, ref, thread_ref, template, content, attachment,
+			dedupe_key, purpose, batch)
+		SELECT m.platform, m.kind, m.recipient, m.ref, m.thread_ref, m.template, m.content,
+			nullif(m.attachment, 'null'::jsonb), nullif(m.dedupe_key, ''), m.purpose, m.batch
+		FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (platform text, kind text, recipient text, ref text,
+			thread_ref text, template text, content jsonb, attachment jsonb, dedupe_key text, purpose text, batch text))
+			WITH ORDINALITY AS m(platform, kind, recipient, ref, thread_ref, template, content, attachment,
+				dedupe_key, purpose, batch, ord)
+		ORDER BY m.ord
+		ON CONFLICT (dedupe_key) DO NOTHING`
+	_, err = ext.ExecContext(ctx, q, string(doc))
+	return wrap("enqueue", err)
+}
+
+// enqueueRow is one message as enqueue sends it to the server.
+type enqueueRow struct {
+	Platform   domain.Platform    `json:"platform"`
+	Kind       domain.OutKind     `json:"kind"`
+	To         string             `json:"recipient"`
+	Ref        string             `json:"ref"`
+	ThreadRef  string             `json:"thread_ref"`
+	Template   string             `json:"template"`
+	Content    domain.Content     `json:"content"`
+	Attachment *domain.Attachment `json:"attachment"`
+	DedupeKey  string             `json:"dedupe_key"`
+	Purpose    domain.Purpose     `json:"purpose"`
+	Batch      string             `json:"batch"`
 }
 
 type outboxRow struct {
@@ -65,6 +88,8 @@ type outboxRow struct {
 	Content       []byte         `db:"content"`
 	Attachment    []byte         `db:"attachment"`
 	DedupeKey     sql.NullString `db:"dedupe_key"`
+	Purpose       string         `db:"purpose"`
+	Batch         string         `db:"batch"`
 	State         string         `db:"state"`
 	Attempts      int            `db:"attempts"`
 	NextAttemptAt time.Time      `db:"next_attempt_at"`
@@ -82,6 +107,7 @@ func (r outboxRow) domain() (domain.OutboxItem, error) {
 		Outgoing: domain.Outgoing{
 			ID: r.ID, Platform: domain.Platform(r.Platform), Kind: domain.OutKind(r.Kind), To: r.Recipient,
 			Ref: r.Ref, ThreadRef: r.ThreadRef, Template: r.Template, DedupeKey: r.DedupeKey.String,
+			Purpose: domain.Purpose(r.Purpose), Batch: r.Batch,
 		},
 		State: domain.OutboxState(r.State), Attempts: r.Attempts, NextAttempt: r.NextAttemptAt,
 		LastError: r.LastError, CreatedAt: r.CreatedAt, SentAt: r.SentAt.Time,
@@ -100,7 +126,7 @@ func (r outboxRow) domain() (domain.OutboxItem, error) {
 }
 
 const outboxCols = `o.id, o.platform, o.kind, o.recipient, o.ref, o.thread_ref, o.template, o.content,
-	o.attachment, o.dedupe_key, o.state, o.attempts, o.next_attempt_at, o.last_error, o.created_at, o.sent_at`
+	o.attachment, o.dedupe_key, o.purpose, o.batch, o.state, o.attempts, o.next_attempt_at, o.last_error, o.created_at, o.sent_at`
 
 // ClaimOutbox leases up to limit due messages for delivery. Claimed rows are
 // skipped by every other dispatcher until the lease ends; a dispatcher that
@@ -210,6 +236,36 @@ func (db *DB) FailOutbox(ctx context.Context, id int64, reason string) error {
 	const q = `UPDATE outbox SET state = 'failed', locked_until = NULL, last_error = $2 WHERE id = $1`
 	_, err := db.x.ExecContext(ctx, q, id, reason)
 	return wrap("fail outbox", err)
+}
+
+// MarkUnreachable records that a message's recipient cannot be reached
+// (a permanent failure, counted apart from errors).
+func (db *DB) MarkUnreachable(ctx context.Context, id int64, reason string) error {
+	const q = `UPDATE outbox SET state = 'failed', unreachable = true, locked_until = NULL, last_error = $2 WHERE id = $1`
+	_, err := db.x.ExecContext(ctx, q, id, reason)
+	return wrap("mark unreachable", err)
+}
+
+// BatchTally counts how the messages of a broadcast went.
+func (db *DB) BatchTally(ctx context.Context, batch string) (domain.Tally, error) {
+	const q = `SELECT count(*) FILTER (WHERE state = 'sent') AS sent,
+			count(*) FILTER (WHERE state = 'failed' AND unreachable) AS unreachable,
+			count(*) FILTER (WHERE state = 'failed' AND NOT unreachable) AS failed,
+			count(*) FILTER (WHERE state = 'pending') AS pending
+		FROM outbox WHERE batch = $1 AND batch <> ''`
+	var t domain.Tally
+	err := db.x.QueryRowxContext(ctx, q, batch).Scan(&t.Sent, &t.Unreachable, &t.Failed, &t.Pending)
+	return t, wrap("batch tally", err)
+}
+
+// UnreachableCount counts the customers who could not be reached with
+// messages of purpose created in [from, to).
+func (db *DB) UnreachableCount(ctx context.Context, purpose domain.Purpose, from, to time.Time) (int, error) {
+	const q = `SELECT count(DISTINCT recipient) FROM outbox
+		WHERE unreachable AND purpose = $1 AND created_at >= $2 AND created_at < $3`
+	var n int
+	err := db.x.GetContext(ctx, &n, q, purpose, from, to)
+	return n, wrap("unreachable count", err)
 }
 
 // OutboxStats counts pending and failed messages, for /metrics.

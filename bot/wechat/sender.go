@@ -143,7 +143,7 @@ func (s *Sender) Send(ctx context.Context, it domain.OutboxItem) (domain.Deliver
 				"the customer has unfollowed the Official Account", err)
 		}
 		if cerr := classify(err); domain.IsPermanent(cerr) {
-			return s.undeliverable(ctx, it, reasonOf(cerr), "WeChat rejected the message", err)
+			return s.rejected(ctx, it, reasonOf(cerr), "WeChat rejected the message", err)
 		}
 		// Tried again later: this attempt did not use the allowance.
 		if rerr := s.st.WeChatReturnAllowance(ctx, it.To); rerr != nil {
@@ -192,7 +192,7 @@ func (s *Sender) outsideWindow(ctx context.Context, it domain.OutboxItem, why er
 			"the customer has unfollowed the Official Account", err)
 	}
 	if cerr := classify(err); domain.IsPermanent(cerr) {
-		return s.undeliverable(ctx, it, reasonOf(cerr), explain+", and WeChat rejected the template message", err)
+		return s.rejected(ctx, it, reasonOf(cerr), explain+", and WeChat rejected the template message", err)
 	}
 	return domain.Delivery{}, classify(err)
 }
@@ -220,10 +220,17 @@ func (s *Sender) recordUnsubscribed(ctx context.Context, log *slog.Logger, openI
 	}
 }
 
-// undeliverable fails a message for good after telling the agents, once
-// per message however often this runs. If the agents cannot be told, the
+// undeliverable gives a message up: the customer cannot be reached with
+// it. What happens next follows the message's purpose: for a service
+// message (a complaint reply) the agents are told, once per message
+// however often this runs, so that someone phones the customer; a survey
+// or campaign notice is only counted. If the agents cannot be told, the
 // failure is transient so that the next attempt tells them.
 func (s *Sender) undeliverable(ctx context.Context, it domain.OutboxItem, reason, explain string, cause error) (domain.Delivery, error) {
+	out := domain.Unreachable(reason, fmt.Errorf("%s: %w", explain, cause))
+	if !it.Purpose.TellAgents() {
+		return domain.Delivery{}, out
+	}
 	excerpt := []rune(bot.PlainText(it.Content))
 	if len(excerpt) > 200 {
 		excerpt = append(excerpt[:200], '…')
@@ -254,6 +261,15 @@ func (s *Sender) undeliverable(ctx context.Context, it domain.OutboxItem, reason
 		return domain.Delivery{}, fmt.Errorf("wechat: tell agents about undeliverable message: %w", err)
 	}
 	s.log.Warn("WeChat message undeliverable; agents told", "outbox_id", it.ID, "reason", reason)
+	return domain.Delivery{}, out
+}
+
+// rejected is undeliverable for a message WeChat refused: a failure, not
+// an unreachable customer.
+func (s *Sender) rejected(ctx context.Context, it domain.OutboxItem, reason, explain string, cause error) (domain.Delivery, error) {
+	if _, err := s.undeliverable(ctx, it, reason, explain, cause); !domain.IsPermanent(err) {
+		return domain.Delivery{}, err
+	}
 	return domain.Delivery{}, domain.Permanent(reason, fmt.Errorf("%s: %w", explain, cause))
 }
 

@@ -146,6 +146,7 @@ func (a *app) wire(ctx context.Context) error {
 		Fallback: logSender(a.log),
 		Log:      a.log,
 		Metrics:  a.metrics,
+		Workers:  a.cfg.DispatchWorkers,
 	}
 	if n, err := a.db.ReleaseOrphanedClaims(ctx, ownerDead); err != nil {
 		return err

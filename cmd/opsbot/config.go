@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // OPSBOT_TIMEZONE works on machines without zoneinfo
+
+	"github.com/opsbot/opsbot/bot"
 )
 
 // Config is opsbot's whole configuration, read once from the environment.
@@ -26,6 +28,7 @@ type Config struct {
 	Admins             []string
 	DBMaxConns         int
 	DBStatementTimeout time.Duration
+	DispatchWorkers    int
 
 	Slack  SlackConfig
 	WeChat WeChatConfig
@@ -141,6 +144,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			bad("OPSBOT_DB_MAX_CONNS", "a whole number from 2 to 500", v)
 		}
 		c.DBMaxConns = n
+	}
+	c.DispatchWorkers = bot.DefaultWorkers
+	if v := get("OPSBOT_DISPATCH_WORKERS", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 256 {
+			bad("OPSBOT_DISPATCH_WORKERS", "a whole number from 1 to 256", v)
+		}
+		c.DispatchWorkers = n
 	}
 	c.DBStatementTimeout = 10 * time.Second
 	if v := get("OPSBOT_DB_STATEMENT_TIMEOUT", ""); v != "" {
