@@ -7,10 +7,17 @@
 package bot
 
 import (
+	"context"
 	"time"
 
 	"github.com/opsbot/opsbot/domain"
 )
+
+// Handler answers a message; *Router is the one opsbot uses, and every
+// adapter (Slack, WeChat, terminal) takes one.
+type Handler interface {
+	Handle(ctx context.Context, msg Message) Reply
+}
 
 // Message is something a person said or did, as every platform looks to
 // the handlers.

@@ -16,11 +16,6 @@ import (
 	"github.com/opsbot/opsbot/domain"
 )
 
-// Handler answers a message; *bot.Router is one.
-type Handler interface {
-	Handle(ctx context.Context, msg bot.Message) bot.Reply
-}
-
 // Deliveries remembers inbound deliveries so each is handled once;
 // *store.DB is one.
 type Deliveries interface {
@@ -67,7 +62,7 @@ type Config struct {
 	// HTTPClient makes Web API and response_url calls; default: 15 s timeout.
 	HTTPClient *http.Client
 
-	Handler    Handler
+	Handler    bot.Handler
 	Deliveries Deliveries
 	Outbox     Outbox
 	Log        *slog.Logger

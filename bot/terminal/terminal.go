@@ -18,11 +18,6 @@ import (
 	"github.com/opsbot/opsbot/domain"
 )
 
-// Handler answers a message; *bot.Router is one.
-type Handler interface {
-	Handle(ctx context.Context, msg bot.Message) bot.Reply
-}
-
 // Identity is who the terminal speaks as.
 type Identity struct {
 	Platform domain.Platform // terminal (staff) or wechat (a customer)
@@ -53,7 +48,7 @@ func (id Identity) String() string { return id.Role.String() + ":" + id.UserID }
 
 // Terminal is a REPL.
 type Terminal struct {
-	Handler Handler
+	Handler bot.Handler
 	In      io.Reader
 	Out     io.Writer
 	As      Identity

@@ -17,11 +17,6 @@ import (
 	"github.com/opsbot/opsbot/domain"
 )
 
-// Handler answers messages; *bot.Router is one.
-type Handler interface {
-	Handle(ctx context.Context, msg bot.Message) bot.Reply
-}
-
 // Store is what the callback handler needs from the database
 // (*store.DB, or faster *store.WeChatInbox).
 type Store interface {
@@ -91,7 +86,7 @@ const maxBody = 1 << 20
 type Adapter struct {
 	acc   Account
 	crypt *cryptor // nil: plaintext mode only
-	h     Handler
+	h     bot.Handler
 	st    Store
 	opt   Options
 	log   *slog.Logger
@@ -99,7 +94,7 @@ type Adapter struct {
 }
 
 // New returns the callback handler for acc.
-func New(acc Account, h Handler, st Store, opt Options) (*Adapter, error) {
+func New(acc Account, h bot.Handler, st Store, opt Options) (*Adapter, error) {
 	if acc.Token == "" || acc.AppID == "" {
 		return nil, errors.New("wechat: the account needs an AppID and a token")
 	}

@@ -44,7 +44,7 @@ const (
 
 // countingHandler counts messages and can hold some of them back.
 type countingHandler struct {
-	h     Handler
+	h     bot.Handler
 	calls atomic.Int64
 	mu    sync.Mutex
 	texts []string
