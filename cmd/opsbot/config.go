@@ -29,6 +29,9 @@ type Config struct {
 	DBMaxConns         int
 	DBStatementTimeout time.Duration
 	DispatchWorkers    int
+	// IngestSecret signs the shop's pushes to /ingest/*; empty turns
+	// the intake off.
+	IngestSecret string
 
 	Slack  SlackConfig
 	WeChat WeChatConfig
@@ -85,6 +88,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		Schedule:     func(job string) string { return get(scheduleVar(job), "") },
 		DatabaseURL:  get("DATABASE_URL", ""),
+		IngestSecret: get("OPSBOT_INGEST_SECRET", ""),
 		Addr:         get("OPSBOT_ADDR", ":8080"),
 		DataDir:      get("OPSBOT_DATA_DIR", defaultDataDir(getenv)),
 		TimezoneName: get("OPSBOT_TIMEZONE", "Asia/Shanghai"),
@@ -268,6 +272,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("admins", c.Admins),
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.Duration("db_statement_timeout", c.DBStatementTimeout),
+		slog.Int("dispatch_workers", c.DispatchWorkers),
+		slog.String("ingest_secret", mask(c.IngestSecret)),
 		slog.Group("slack",
 			slog.Bool("enabled", c.Slack.Enabled()),
 			slog.String("mode", c.slackMode()),

@@ -9,6 +9,7 @@ import (
 	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/handlers"
 	"github.com/opsbot/opsbot/handlers/complaints"
+	"github.com/opsbot/opsbot/handlers/shop"
 	"github.com/opsbot/opsbot/store"
 )
 
@@ -16,8 +17,7 @@ import (
 // commands, buttons, customer intents, menu lines and scheduled jobs; the
 // customer menu and the WeChat custom menu are assembled from it. db is
 // the store they work on: the pool, or a transaction for a dry run.
-func (a *app) features(db *store.DB) []bot.Feature {
-	events := &handlers.Events{}
+func (a *app) features(db *store.DB, events *handlers.Events) []bot.Feature {
 	return []bot.Feature{
 		{
 			Name:     "staff",
@@ -25,6 +25,7 @@ func (a *app) features(db *store.DB) []bot.Feature {
 			Jobs:     []bot.Job{a.pruneJob(db)},
 		},
 		complaints.New(db, a.clock, a.channels, a.log, events).Feature(),
+		shop.New(db, a.clock, a.channels, a.log).Feature(),
 	}
 }
 
@@ -32,7 +33,8 @@ func (a *app) features(db *store.DB) []bot.Feature {
 // scheduler, each job on the schedule the environment gives it
 // (OPSBOT_SCHEDULE_<JOB>, "off" for manual runs only) or its default.
 func (a *app) wireFeatures(context.Context) error {
-	for _, f := range a.features(a.db) {
+	events := &handlers.Events{}
+	for _, f := range a.features(a.db, events) {
 		if err := a.router.Use(f); err != nil {
 			return err
 		}
@@ -40,6 +42,7 @@ func (a *app) wireFeatures(context.Context) error {
 	if err := handlers.UseBasics(a.router); err != nil {
 		return err
 	}
+	a.wireIngest(events)
 	for _, j := range a.router.Jobs() {
 		if s := a.cfg.Schedule(j.Name); s != "" {
 			j.Schedule = s
@@ -72,4 +75,18 @@ func (a *app) pruneJob(db *store.DB) bot.Job {
 			return err
 		},
 	}
+}
+
+// wireIngest mounts the shop's intake when OPSBOT_INGEST_SECRET is set;
+// without it the endpoints do not exist (404).
+func (a *app) wireIngest(events *handlers.Events) {
+	if a.cfg.IngestSecret == "" {
+		a.log.Info("Shop data intake off: set OPSBOT_INGEST_SECRET to accept POST /ingest/orders and /ingest/traffic")
+		return
+	}
+	in := &shop.Ingest{Store: a.db, Secret: a.cfg.IngestSecret, Events: events, Loc: a.cfg.Location,
+		Log: a.log.With("adapter", "ingest")}
+	a.handle("POST /ingest/orders", in)
+	a.handle("POST /ingest/traffic", in)
+	a.log.Info("Shop data intake on", "paths", "/ingest/orders /ingest/traffic")
 }

@@ -290,7 +290,7 @@ func jobs(ctx context.Context, cfg Config, log *slog.Logger, args []string, out 
 func (a *app) dryRun(ctx context.Context, name string, at time.Time, out io.Writer) error {
 	var job *bot.Job
 	return a.db.Rollback(ctx, func(tx *store.DB) error {
-		for _, f := range a.features(tx) {
+		for _, f := range a.features(tx, &handlers.Events{}) {
 			for _, j := range f.Jobs {
 				if j.Name == name {
 					job = &j

@@ -97,7 +97,7 @@ func wechatCmd(ctx context.Context, cfg Config, log *slog.Logger, args []string,
 func menuButtons(cfg Config, log *slog.Logger) ([]wechat.MenuButton, error) {
 	a := &app{cfg: cfg, log: log, clock: handlers.NewClock(cfg.Location)}
 	r := bot.NewRouter(nil, log)
-	for _, f := range a.features(nil) {
+	for _, f := range a.features(nil, &handlers.Events{}) {
 		if err := r.Use(f); err != nil {
 			return nil, err
 		}

@@ -1,0 +1,231 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/opsbot/opsbot/domain"
+)
+
+// eventRow is an order event as the ingest statements read it.
+type eventRow struct {
+	ID         string    `json:"id"`
+	OrderID    string    `json:"order_id"`
+	Type       string    `json:"type"`
+	CustomerID string    `json:"customer_id"`
+	OpenID     string    `json:"wechat_openid"`
+	Channel    string    `json:"channel"`
+	Total      int64     `json:"total"`
+	OccurredAt time.Time `json:"occurred_at"`
+}
+
+// IngestOrderEvents stores a batch of order events in one transaction and
+// folds them into their orders. An event whose ID was seen before (or
+// earlier in the batch) is a duplicate and changes nothing; dup reports
+// which. Events of one order may come in any order: each milestone keeps
+// the time it happened, and the order's state is that of its latest event
+// (a refund after completion is a refund). each, when set, is called in
+// the same transaction for every accepted event, so that what follows from
+// it (a survey scheduled) commits with it.
+func (db *DB) IngestOrderEvents(ctx context.Context, evs []domain.OrderEvent, demo bool,
+	each func(tx *DB, e domain.OrderEvent) error) (dup []bool, err error) {
+	dup = make([]bool, len(evs))
+	if len(evs) == 0 {
+		return dup, nil
+	}
+	rows := make([]eventRow, len(evs))
+	for i, e := range evs {
+		rows[i] = eventRow{ID: e.ID, OrderID: e.OrderID, Type: string(e.Type), CustomerID: e.CustomerID,
+			OpenID: e.WeChatOpenID, Channel: e.Channel, Total: e.Total, OccurredAt: e.OccurredAt}
+	}
+	doc, err := json.Marshal(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: ingest: %w", err)
+	}
+	err = db.InTx(ctx, func(tx *DB) error {
+		const ins = `INSERT INTO order_events (id, order_id, type, total, occurred_at, demo)
+			SELECT e.id, e.order_id, e.type, e.total, e.occurred_at, $2
+			FROM jsonb_to_recordset($1::jsonb) AS e(id text, order_id text, type text, total bigint, occurred_at timestamptz)
+			ON CONFLICT (id) DO NOTHING RETURNING id`
+		var ids []string
+		if err := tx.x.SelectContext(ctx, &ids, ins, string(doc), demo); err != nil {
+			return wrap("ingest order events", err)
+		}
+		fresh := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			fresh[id] = true
+		}
+		for i, e := range evs {
+			if fresh[e.ID] {
+				delete(fresh, e.ID) // a second copy in the same batch is a duplicate
+			} else {
+				dup[i] = true
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if _, err := tx.x.ExecContext(ctx, foldOrders, string(doc), pq.Array(ids), demo); err != nil {
+			return wrap("fold orders", err)
+		}
+		if each == nil {
+			return nil
+		}
+		for i, e := range evs {
+			if !dup[i] {
+				if err := each(tx, e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dup, nil
+}
+
+// foldOrders folds the accepted events of a batch ($1, ids in $2) into
+// their orders: milestones keep the earliest time reported, the state
+// follows the latest event, refunds add up.
+const foldOrders = `WITH e AS (
+		SELECT * FROM jsonb_to_recordset($1::jsonb) AS e(id text, order_id text, type text, customer_id text,
+			wechat_openid text, channel text, total bigint, occurred_at timestamptz)
+		WHERE e.id = ANY($2::text[])),
+	agg AS (
+		SELECT order_id, max(customer_id) AS customer_id, coalesce(max(nullif(wechat_openid, '')), '') AS wechat_openid,
+			coalesce(max(nullif(channel, '')), '') AS channel,
+			(array_agg(total ORDER BY occurred_at DESC) FILTER (WHERE type <> 'order.refunded' AND total > 0))[1] AS total,
+			coalesce(sum(total) FILTER (WHERE type = 'order.refunded'), 0) AS refunded,
+			(array_agg(type ORDER BY occurred_at DESC, type DESC))[1] AS state, max(occurred_at) AS state_at,
+			min(occurred_at) FILTER (WHERE type = 'order.created') AS created_at,
+			min(occurred_at) FILTER (WHERE type = 'order.paid') AS paid_at,
+			min(occurred_at) FILTER (WHERE type = 'order.completed') AS completed_at,
+			min(occurred_at) FILTER (WHERE type = 'order.cancelled') AS cancelled_at,
+			min(occurred_at) FILTER (WHERE type = 'order.refunded') AS refunded_at
+		FROM e GROUP BY order_id)
+	INSERT INTO orders AS o (order_id, customer_id, wechat_openid, channel, total, refunded, state, state_at,
+		created_at, paid_at, completed_at, cancelled_at, refunded_at, demo)
+	SELECT order_id, customer_id, wechat_openid, channel, coalesce(total, 0), refunded, state, state_at,
+		created_at, paid_at, completed_at, cancelled_at, refunded_at, $3
+	FROM agg
+	ON CONFLICT (order_id) DO UPDATE SET
+		wechat_openid = coalesce(nullif(EXCLUDED.wechat_openid, ''), o.wechat_openid),
+		channel = coalesce(nullif(EXCLUDED.channel, ''), o.channel),
+		total = CASE WHEN EXCLUDED.total > 0 AND (EXCLUDED.state_at >= o.state_at OR o.total = 0) THEN EXCLUDED.total ELSE o.total END,
+		refunded = o.refunded + EXCLUDED.refunded,
+		state = CASE WHEN EXCLUDED.state_at >= o.state_at THEN EXCLUDED.state ELSE o.state END,
+		state_at = greatest(o.state_at, EXCLUDED.state_at),
+		created_at = least(o.created_at, EXCLUDED.created_at),
+		paid_at = least(o.paid_at, EXCLUDED.paid_at),
+		completed_at = least(o.completed_at, EXCLUDED.completed_at),
+		cancelled_at = least(o.cancelled_at, EXCLUDED.cancelled_at),
+		refunded_at = least(o.refunded_at, EXCLUDED.refunded_at)`
+
+// Order returns one order as its events add up.
+func (db *DB) Order(ctx context.Context, id string) (domain.Order, error) {
+	const q = `SELECT order_id, customer_id, wechat_openid, channel, total, refunded, state, state_at,
+			created_at, paid_at, completed_at, cancelled_at, refunded_at FROM orders WHERE order_id = $1`
+	var o domain.Order
+	var created, paid, completed, cancelled, refunded *time.Time
+	err := db.x.QueryRowxContext(ctx, q, id).Scan(&o.ID, &o.CustomerID, &o.WeChatOpenID, &o.Channel, &o.Total,
+		&o.Refunded, &o.State, &o.StateAt, &created, &paid, &completed, &cancelled, &refunded)
+	if err != nil {
+		return o, wrap("order", err)
+	}
+	for _, p := range []struct {
+		src *time.Time
+		dst *time.Time
+	}{{created, &o.CreatedAt}, {paid, &o.PaidAt}, {completed, &o.CompletedAt}, {cancelled, &o.CancelledAt}, {refunded, &o.RefundedAt}} {
+		if p.src != nil {
+			*p.dst = *p.src
+		}
+	}
+	return o, nil
+}
+
+// PutTraffic stores daily traffic; a later push for the same date and
+// channel replaces the earlier one.
+func (db *DB) PutTraffic(ctx context.Context, days []domain.TrafficDay, demo bool) error {
+	if len(days) == 0 {
+		return nil
+	}
+	type row struct {
+		Day                           string `json:"day"`
+		Channel                       string `json:"channel"`
+		PV, UV, NewUsers, ActiveUsers int64
+	}
+	rows := make([]row, len(days))
+	for i, d := range days {
+		rows[i] = row{Day: d.Date.Format("2006-01-02"), Channel: d.Channel, PV: d.PV, UV: d.UV, NewUsers: d.NewUsers, ActiveUsers: d.ActiveUsers}
+	}
+	doc, err := json.Marshal(rows)
+	if err != nil {
+		return fmt.Errorf("store: traffic: %w", err)
+	}
+	// The last row for a (day, channel) in the batch wins, as a later push does.
+	const q = `INSERT INTO traffic AS t (day, channel, pv, uv, new_users, active_users, demo)
+		SELECT DISTINCT ON (day, channel) day, channel, "PV", "UV", "NewUsers", "ActiveUsers", $2
+		FROM ROWS FROM (jsonb_to_recordset($1::jsonb) AS (day date, channel text, "PV" bigint, "UV" bigint,
+			"NewUsers" bigint, "ActiveUsers" bigint)) WITH ORDINALITY AS r(day, channel, "PV", "UV", "NewUsers", "ActiveUsers", ord)
+		ORDER BY day, channel, ord DESC
+		ON CONFLICT (day, channel) DO UPDATE SET pv = EXCLUDED.pv, uv = EXCLUDED.uv, new_users = EXCLUDED.new_users,
+			active_users = EXCLUDED.active_users, updated_at = now(), demo = EXCLUDED.demo`
+	_, err = db.x.ExecContext(ctx, q, string(doc), demo)
+	return wrap("put traffic", err)
+}
+
+// HasRealOrders reports whether any order not written by `opsbot demo` exists.
+func (db *DB) HasRealOrders(ctx context.Context) (bool, error) {
+	var ok bool
+	err := db.x.GetContext(ctx, &ok, `SELECT EXISTS (SELECT 1 FROM orders WHERE NOT demo)`)
+	return ok, wrap("real orders", err)
+}
+
+// CalendarOverrides returns the days admins set.
+func (db *DB) CalendarOverrides(ctx context.Context, loc *time.Location) ([]domain.CalendarDay, error) {
+	var rows []struct {
+		Day     string `db:"day"`
+		Working bool   `db:"working"`
+		Name    string `db:"name"`
+		SetBy   string `db:"set_by"`
+	}
+	if err := db.x.SelectContext(ctx, &rows, `SELECT to_char(day, 'YYYY-MM-DD') AS day, working, name, set_by FROM calendar_days ORDER BY day`); err != nil {
+		return nil, wrap("calendar overrides", err)
+	}
+	out := make([]domain.CalendarDay, 0, len(rows))
+	for _, r := range rows {
+		t, err := time.ParseInLocation("2006-01-02", r.Day, loc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, domain.CalendarDay{Date: t, Working: r.Working, Name: r.Name, Source: r.SetBy})
+	}
+	return out, nil
+}
+
+// SetCalendarDay records an admin's correction to the calendar.
+func (db *DB) SetCalendarDay(ctx context.Context, d domain.CalendarDay) error {
+	const q = `INSERT INTO calendar_days (day, working, name, set_by) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (day) DO UPDATE SET working = EXCLUDED.working, name = EXCLUDED.name, set_by = EXCLUDED.set_by, set_at = now()`
+	_, err := db.x.ExecContext(ctx, q, d.Date.Format("2006-01-02"), d.Working, d.Name, d.Source)
+	return wrap("set calendar day", err)
+}
+
+// UnsetCalendarDay removes an admin's correction; ErrNotFound when there
+// was none.
+func (db *DB) UnsetCalendarDay(ctx context.Context, day time.Time) error {
+	res, err := db.x.ExecContext(ctx, `DELETE FROM calendar_days WHERE day = $1`, day.Format("2006-01-02"))
+	if err != nil {
+		return wrap("unset calendar day", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return domain.ErrNotFound
+	}
+	return nil
+}
