@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -228,4 +230,50 @@ func (db *DB) UnsetCalendarDay(ctx context.Context, day time.Time) error {
 		return domain.ErrNotFound
 	}
 	return nil
+}
+
+// DemoFollowers writes demo WeChat followers prefix00001…: most followed,
+// every 50th unfollowed, every 7th wrote within the last 40 hours (its
+// 48-hour window open); every 5th customer has no WeChat.
+func (db *DB) DemoFollowers(ctx context.Context, prefix string, customers int, now time.Time) (int64, error) {
+	const q = `INSERT INTO wechat_followers (openid, subscribed, subscribed_at, last_inbound_at, allowance)
+		SELECT $1 || lpad(i::text, 5, '0'), i % 50 <> 0, $2::timestamptz - (i % 300) * interval '1 day',
+			CASE WHEN i % 7 = 0 THEN $2::timestamptz - (i % 40) * interval '1 hour' END, 5
+		FROM generate_series(0, $3 - 1) AS i WHERE i % 5 <> 0
+		ON CONFLICT (openid) DO NOTHING`
+	res, err := db.x.ExecContext(ctx, q, prefix, now, customers)
+	if err != nil {
+		return 0, wrap("demo followers", err)
+	}
+	return res.RowsAffected()
+}
+
+// RemoveDemo deletes every row `opsbot demo` wrote: rows marked demo, and
+// complaints and followers of the demo customers (OpenIDs with prefix).
+func (db *DB) RemoveDemo(ctx context.Context, prefix string) (int64, error) {
+	var total int64
+	err := db.InTx(ctx, func(tx *DB) error {
+		for _, q := range []string{
+			`DELETE FROM order_events WHERE demo`,
+			`DELETE FROM orders WHERE demo`,
+			`DELETE FROM traffic WHERE demo`,
+			`DELETE FROM complaints WHERE openid LIKE $1 || '%'`,
+			`DELETE FROM wechat_followers WHERE openid LIKE $1 || '%'`,
+		} {
+			var res sql.Result
+			var err error
+			if strings.Contains(q, "$1") {
+				res, err = tx.x.ExecContext(ctx, q, prefix)
+			} else {
+				res, err = tx.x.ExecContext(ctx, q)
+			}
+			if err != nil {
+				return wrap("remove demo", err)
+			}
+			n, _ := res.RowsAffected()
+			total += n
+		}
+		return nil
+	})
+	return total, err
 }

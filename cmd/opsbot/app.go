@@ -34,6 +34,7 @@ type app struct {
 	metrics *bot.Metrics
 	clock   handlers.Clock
 	router  *bot.Router
+	events  *handlers.Events // what features tell each other, shared with the intake
 	disp    *bot.Dispatcher
 	sched   *bot.Scheduler
 	routes  []route // HTTP routes the adapters add

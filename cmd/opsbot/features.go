@@ -34,6 +34,7 @@ func (a *app) features(db *store.DB, events *handlers.Events) []bot.Feature {
 // (OPSBOT_SCHEDULE_<JOB>, "off" for manual runs only) or its default.
 func (a *app) wireFeatures(context.Context) error {
 	events := &handlers.Events{}
+	a.events = events
 	for _, f := range a.features(a.db, events) {
 		if err := a.router.Use(f); err != nil {
 			return err

@@ -52,8 +52,13 @@ commands:
   chat [--as ROLE:NAME]         talk to opsbot in this terminal; ROLE is agent,
                                 manager, admin (default admin:local) or customer
   jobs list                     list scheduled jobs with their last and next run
-  jobs run NAME [--at RFC3339]  run a job now, as if the time were --at
+  jobs run NAME [--at RFC3339] [--dry-run]
+                                run a job's slot now; a future --at needs --dry-run
   wechat menu show|apply        show or install the Official Account menu
+  import orders|traffic FILE.csv [--dry-run]
+                                load the shop's order events or daily traffic
+  demo [--force|--remove]       fill the database with 120 days of demo shop
+                                activity, or take it all out again
   version                       print the version
 
 Configuration comes from environment variables; see README.md.`
@@ -71,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "help", "--help", "-h":
 		fmt.Fprintln(stdout, usage)
 		return nil
-	case "serve", "migrate", "chat", "jobs", "wechat":
+	case "serve", "migrate", "chat", "jobs", "wechat", "import", "demo":
 	default:
 		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
 	}
@@ -103,6 +108,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return jobs(ctx, cfg, log, args, stdout)
 	case "wechat":
 		return wechatCmd(ctx, cfg, log, args, stdout)
+	case "import":
+		return importCmd(ctx, cfg, log, args, stdout, stderr)
+	case "demo":
+		return demoCmd(ctx, cfg, log, args, stdout)
 	}
 	return nil
 }
