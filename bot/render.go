@@ -35,5 +35,8 @@ func PlainText(c domain.Content) string {
 		}
 		line(strings.Join(labels, " "))
 	}
+	if len(c.Choices) > 0 {
+		line(strings.Join(c.Choices, " / "))
+	}
 	return b.String()
 }

@@ -19,16 +19,21 @@ const (
 	CategoryRefund    Category = "退款售后"
 	CategoryOrder     Category = "订单异常"
 	CategoryOther     Category = "其他"
+	// CategoryFollowUp is a follow-up case opened for a low survey score
+	// (满意度回访), with its own policy.
+	CategoryFollowUp Category = "满意度回访"
 )
 
 // Categories lists every category in the order reports show them.
 var Categories = []Category{
 	CategoryQuality, CategoryLogistics, CategoryAttitude, CategoryRefund, CategoryOrder, CategoryOther,
+	CategoryFollowUp,
 }
 
 var categoryEnglish = map[Category]string{
 	CategoryQuality: "quality", CategoryLogistics: "logistics", CategoryAttitude: "attitude",
 	CategoryRefund: "refund", CategoryOrder: "order", CategoryOther: "other",
+	CategoryFollowUp: "follow-up",
 }
 
 // English returns the category's one-word English name, for Slack.
@@ -47,6 +52,7 @@ var categoryAliases = map[string]Category{
 	"after-sales": CategoryRefund, "aftersales": CategoryRefund, "return": CategoryRefund,
 	"订单": CategoryOrder, "order": CategoryOrder, "anomaly": CategoryOrder,
 	"other": CategoryOther,
+	"回访": CategoryFollowUp, "满意度": CategoryFollowUp, "follow-up": CategoryFollowUp, "followup": CategoryFollowUp,
 }
 
 // ParseCategory accepts a category's Chinese name, its English name or a
@@ -113,6 +119,9 @@ type ComplaintSource string
 const (
 	SourceWeChat ComplaintSource = "wechat"
 	SourcePhone  ComplaintSource = "phone"
+	// SourceSurvey is a follow-up case opened for a low survey score. Its
+	// resolution is not surveyed again.
+	SourceSurvey ComplaintSource = "survey"
 )
 
 var numberRE = regexp.MustCompile(`^(?:TS-?)?([0-9]{8})-?([0-9]{4,6})$`)
@@ -154,10 +163,13 @@ func NumberFromRef(ref string) (string, bool) {
 // SLAPolicy is how fast complaints of one category must be answered and
 // resolved, and when agents are warned: at WarnPct percent of each window.
 type SLAPolicy struct {
-	Category  Category
-	Reply     time.Duration
-	Resolve   time.Duration
-	WarnPct   int
+	Category Category
+	Reply    time.Duration
+	Resolve  time.Duration
+	// ResolveWorkDays, when set, counts the resolve window in working
+	// days of the business calendar (3wd) instead of Resolve.
+	ResolveWorkDays int
+	WarnPct         int
 	UpdatedBy string
 	UpdatedAt time.Time
 }
@@ -178,6 +190,9 @@ func DefaultPolicies() []SLAPolicy {
 			p.Reply = 10 * time.Minute
 		case CategoryOrder:
 			p.Reply, p.Resolve = 10*time.Minute, 24*time.Hour
+		case CategoryFollowUp:
+			// Feedback gets an answer within 3 working days.
+			p.Resolve, p.ResolveWorkDays = 72*time.Hour, 3
 		}
 		out = append(out, p)
 	}
@@ -197,6 +212,27 @@ func (p SLAPolicy) Validate() error {
 		return Invalidf("the warning point must be between 1%% and 99%% of the window")
 	}
 	return nil
+}
+
+// ParseWorkDays parses a window in working days: 3wd, 3工作日.
+func ParseWorkDays(s string) (int, bool) {
+	t := strings.ToLower(strings.TrimSpace(FoldWidth(s)))
+	for _, suf := range []string{"wd", "工作日", "个工作日"} {
+		if n, ok := strings.CutSuffix(t, suf); ok {
+			if d, err := strconv.Atoi(strings.TrimSpace(n)); err == nil && d > 0 && d <= 60 {
+				return d, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// ResolveLabel shows the resolve window: 48h, or 3 working days.
+func (p SLAPolicy) ResolveLabel(format func(time.Duration) string) string {
+	if p.ResolveWorkDays > 0 {
+		return fmt.Sprintf("%d working days", p.ResolveWorkDays)
+	}
+	return format(p.Resolve)
 }
 
 // ParseSLADuration parses a window as admins type it: 24h, 10m, 2d, 1h30m,
@@ -257,6 +293,27 @@ func (c *Complaint) ApplyPolicy(p SLAPolicy) {
 	c.ResolveDue = c.CreatedAt.Add(p.Resolve)
 	c.ReplyWarnAt = c.CreatedAt.Add(p.Reply * time.Duration(pct) / 100)
 	c.ResolveWarnAt = c.CreatedAt.Add(p.Resolve * time.Duration(pct) / 100)
+}
+
+// ApplyWorkDays moves the resolve deadline (and its warning) to the
+// policy's working days on cal when it counts in working days: from a
+// Friday afternoon before a holiday, 3wd ends after the holiday. known is
+// false when the calendar did not know a year on the way.
+func (c *Complaint) ApplyWorkDays(p SLAPolicy, cal *Calendar) (known bool) {
+	if p.ResolveWorkDays <= 0 || cal == nil {
+		return true
+	}
+	pct := p.WarnPct
+	if pct <= 0 || pct >= 100 {
+		pct = DefaultWarnPct
+	}
+	due, known := cal.AddWorkingDays(c.CreatedAt, p.ResolveWorkDays)
+	c.ResolveDue = due
+	c.ResolveWarnAt = c.CreatedAt.Add(due.Sub(c.CreatedAt) * time.Duration(pct) / 100)
+	if c.ResolveDue.Before(c.ReplyDue) {
+		c.ReplyDue = c.ResolveDue
+	}
+	return known
 }
 
 // Ref names the complaint's Slack post.

@@ -16,6 +16,10 @@ type Content struct {
 	List    []string `json:"list,omitempty"`
 	Note    string   `json:"note,omitempty"` // small print: context, hints
 	Buttons []Button `json:"buttons,omitempty"`
+	// Choices are answers a customer can tap instead of typing (a WeChat
+	// 客服消息 msgmenu); a tap arrives as the choice's text. Where taps
+	// are not supported they are shown as a line of text.
+	Choices []string `json:"choices,omitempty"`
 }
 
 // Field is a labelled value, shown side by side where the platform can.
@@ -36,7 +40,7 @@ type Button struct {
 // IsZero reports whether c has nothing to show.
 func (c Content) IsZero() bool {
 	return c.Title == "" && c.Text == "" && len(c.Fields) == 0 && len(c.List) == 0 &&
-		c.Note == "" && len(c.Buttons) == 0
+		c.Note == "" && len(c.Buttons) == 0 && len(c.Choices) == 0
 }
 
 // OutKind says what an outgoing message does on its platform.

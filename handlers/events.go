@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	"github.com/opsbot/opsbot/domain"
@@ -18,6 +19,32 @@ type Events struct {
 	mu                sync.RWMutex
 	complaintResolved []func(ctx context.Context, tx *store.DB, c domain.Complaint) error
 	order             []func(ctx context.Context, tx *store.DB, e domain.OrderEvent) error
+	openCase          func(ctx context.Context, tx *store.DB, c domain.Complaint) (domain.Complaint, error)
+}
+
+// HandleOpenCase makes fn the one that opens cases on the complaint desk
+// for other features (a low survey score becomes a follow-up case): fn
+// files c in tx and announces it as the desk announces its complaints.
+func (ev *Events) HandleOpenCase(fn func(ctx context.Context, tx *store.DB, c domain.Complaint) (domain.Complaint, error)) {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	ev.openCase = fn
+}
+
+// OpenCase asks the complaint desk, in tx, to open c; it returns the
+// case as filed (with its number and due times). It fails when no desk
+// handles cases.
+func (ev *Events) OpenCase(ctx context.Context, tx *store.DB, c domain.Complaint) (domain.Complaint, error) {
+	if ev == nil {
+		return c, errors.New("handlers: no complaint desk to open a case on")
+	}
+	ev.mu.RLock()
+	fn := ev.openCase
+	ev.mu.RUnlock()
+	if fn == nil {
+		return c, errors.New("handlers: no complaint desk to open a case on")
+	}
+	return fn(ctx, tx, c)
 }
 
 // OnComplaintResolved subscribes fn to complaints being resolved.

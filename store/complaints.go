@@ -74,6 +74,17 @@ func (db *DB) CreateComplaint(ctx context.Context, c domain.Complaint, fn func(d
 			return err
 		}
 		c.ApplyPolicy(p)
+		if p.ResolveWorkDays > 0 {
+			days, err := tx.CalendarOverrides(ctx, c.CreatedAt.Location())
+			if err != nil {
+				return err
+			}
+			cal, err := domain.NewCalendar(c.CreatedAt.Location(), days)
+			if err != nil {
+				return fmt.Errorf("store: create complaint: calendar: %w", err)
+			}
+			c.ApplyWorkDays(p, cal)
+		}
 		const next = `INSERT INTO complaint_counters (day, last) VALUES ($1, 1)
 			ON CONFLICT (day) DO UPDATE SET last = complaint_counters.last + 1 RETURNING last`
 		var seq int
@@ -355,7 +366,7 @@ func (db *DB) SweepSLA(ctx context.Context, at time.Time, batch int, announce fu
 
 // Policies returns the SLA policy of every category.
 func (db *DB) Policies(ctx context.Context) ([]domain.SLAPolicy, error) {
-	const q = `SELECT category, reply_secs, resolve_secs, warn_pct, updated_by, updated_at FROM complaint_policies`
+	const q = `SELECT category, reply_secs, resolve_secs, resolve_workdays, warn_pct, updated_by, updated_at FROM complaint_policies`
 	var rows []policyRow
 	if err := db.x.SelectContext(ctx, &rows, q); err != nil {
 		return nil, wrap("policies", err)
@@ -378,6 +389,7 @@ type policyRow struct {
 	Category    string    `db:"category"`
 	ReplySecs   int64     `db:"reply_secs"`
 	ResolveSecs int64     `db:"resolve_secs"`
+	WorkDays    int       `db:"resolve_workdays"`
 	WarnPct     int       `db:"warn_pct"`
 	UpdatedBy   string    `db:"updated_by"`
 	UpdatedAt   time.Time `db:"updated_at"`
@@ -385,12 +397,12 @@ type policyRow struct {
 
 func (r policyRow) domain() domain.SLAPolicy {
 	return domain.SLAPolicy{Category: domain.Category(r.Category), Reply: time.Duration(r.ReplySecs) * time.Second,
-		Resolve: time.Duration(r.ResolveSecs) * time.Second, WarnPct: r.WarnPct, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt}
+		Resolve: time.Duration(r.ResolveSecs) * time.Second, ResolveWorkDays: r.WorkDays, WarnPct: r.WarnPct, UpdatedBy: r.UpdatedBy, UpdatedAt: r.UpdatedAt}
 }
 
 // policy returns a category's policy, or the default when none is stored.
 func policy(ctx context.Context, ext sqlx.QueryerContext, cat domain.Category) (domain.SLAPolicy, error) {
-	const q = `SELECT category, reply_secs, resolve_secs, warn_pct, updated_by, updated_at
+	const q = `SELECT category, reply_secs, resolve_secs, resolve_workdays, warn_pct, updated_by, updated_at
 		FROM complaint_policies WHERE category = $1`
 	var r policyRow
 	err := sqlx.GetContext(ctx, ext, &r, q, cat)
@@ -414,11 +426,13 @@ func (db *DB) SetPolicy(ctx context.Context, p domain.SLAPolicy) error {
 	if err := p.Validate(); err != nil {
 		return fmt.Errorf("store: set policy: %w", err)
 	}
-	const q = `INSERT INTO complaint_policies (category, reply_secs, resolve_secs, warn_pct, updated_by, updated_at)
-		VALUES ($1, $2, $3, $4, $5, now())
+	const q = `INSERT INTO complaint_policies (category, reply_secs, resolve_secs, resolve_workdays, warn_pct, updated_by, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, now())
 		ON CONFLICT (category) DO UPDATE SET reply_secs = EXCLUDED.reply_secs, resolve_secs = EXCLUDED.resolve_secs,
-			warn_pct = EXCLUDED.warn_pct, updated_by = EXCLUDED.updated_by, updated_at = now()`
-	_, err := db.x.ExecContext(ctx, q, p.Category, int64(p.Reply/time.Second), int64(p.Resolve/time.Second), p.WarnPct, p.UpdatedBy)
+			resolve_workdays = EXCLUDED.resolve_workdays, warn_pct = EXCLUDED.warn_pct, updated_by = EXCLUDED.updated_by,
+			updated_at = now()`
+	_, err := db.x.ExecContext(ctx, q, p.Category, int64(p.Reply/time.Second), int64(p.Resolve/time.Second),
+		p.ResolveWorkDays, p.WarnPct, p.UpdatedBy)
 	return wrap("set policy", err)
 }
 

@@ -48,6 +48,9 @@ func (db *DB) ShopTotals(ctx context.Context, p domain.Period, at time.Time) (do
 		&t.ReplyMet, &t.ReplyDecided, &t.ResolveMet, &t.ResolveDecided); err != nil {
 		return t, wrap("complaint totals", err)
 	}
+	if err := surveyTotals(ctx, db.x, p, &t); err != nil {
+		return t, err
+	}
 	return t, nil
 }
 

@@ -25,6 +25,7 @@ const (
 	CodeIPNotAllowed      = 40164 // caller not on the API IP allow-list
 	CodeTemplateArgs      = 47003
 	CodeUnauthorized      = 48001 // the account lacks this API
+	CodeNoMsgMenu         = 40200 // msgmenu not supported (test accounts)
 )
 
 // Errors that API failures unwrap to, for errors.Is.

@@ -30,6 +30,7 @@ type SenderStore interface {
 // api is the part of WeChat's API the sender uses, behind silenceper.
 type api interface {
 	sendText(openID, text string) error
+	sendMenu(openID, head string, choices []string) error
 	sendTemplate(tm *message.TemplateMessage) (int64, error)
 	refreshToken() error
 }
@@ -48,6 +49,17 @@ func newOAAPI(oa *officialaccount.OfficialAccount) oaAPI {
 
 func (o oaAPI) sendText(openID, text string) error {
 	return o.custom.Send(message.NewCustomerTextMessage(openID, text))
+}
+
+// sendMenu sends a 客服消息 msgmenu: the question with tappable choices,
+// each tap arriving as a text message with the choice's text.
+func (o oaAPI) sendMenu(openID, head string, choices []string) error {
+	items := make([]message.MsgmenuItem, len(choices))
+	for i, c := range choices {
+		items[i] = message.MsgmenuItem{ID: strconv.Itoa(i + 1), Content: c}
+	}
+	return o.custom.Send(&message.CustomerMessage{ToUser: openID, Msgtype: "msgmenu",
+		Msgmenu: &message.MediaMsgmenu{HeadContent: head, List: items}})
 }
 
 func (o oaAPI) sendTemplate(tm *message.TemplateMessage) (int64, error) {
@@ -125,7 +137,7 @@ func (s *Sender) Send(ctx context.Context, it domain.OutboxItem) (domain.Deliver
 			"the customer has unfollowed the Official Account", ErrUnsubscribed)
 	}
 	if ok {
-		err := s.call("send 客服消息", func() error { return s.api.sendText(it.To, text) })
+		err := s.sendKF(it, text)
 		switch {
 		case err == nil:
 			return domain.Delivery{Channel: it.To, TS: "kf-" + strconv.FormatInt(it.ID, 10)}, nil
@@ -156,6 +168,24 @@ func (s *Sender) Send(ctx context.Context, it domain.OutboxItem) (domain.Deliver
 		why = ErrOutOfQuota
 	}
 	return s.outsideWindow(ctx, it, why)
+}
+
+// sendKF sends a 客服消息: with tappable choices as a msgmenu when the
+// content has them, falling back to plain text (the choices as a line)
+// where the account does not support menus (40200).
+func (s *Sender) sendKF(it domain.OutboxItem, text string) error {
+	if len(it.Content.Choices) > 0 {
+		c := it.Content
+		c.Choices = nil
+		head := strings.TrimSpace(bot.PlainText(c))
+		err := s.call("send 客服消息 menu", func() error { return s.api.sendMenu(it.To, head, it.Content.Choices) })
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.Code != CodeNoMsgMenu {
+			return err
+		}
+		s.log.Info("WeChat account does not support msgmenu; sending plain text", "outbox_id", it.ID)
+	}
+	return s.call("send 客服消息", func() error { return s.api.sendText(it.To, text) })
 }
 
 // outsideWindow sends a template message when one is configured for the

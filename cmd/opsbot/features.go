@@ -10,6 +10,7 @@ import (
 	"github.com/opsbot/opsbot/handlers"
 	"github.com/opsbot/opsbot/handlers/complaints"
 	"github.com/opsbot/opsbot/handlers/shop"
+	"github.com/opsbot/opsbot/handlers/surveys"
 	"github.com/opsbot/opsbot/store"
 )
 
@@ -18,14 +19,17 @@ import (
 // customer menu and the WeChat custom menu are assembled from it. db is
 // the store they work on: the pool, or a transaction for a dry run.
 func (a *app) features(db *store.DB, events *handlers.Events) []bot.Feature {
+	desk := complaints.New(db, a.clock, a.channels, a.log, events)
+	events.HandleOpenCase(desk.OpenCase)
 	return []bot.Feature{
 		{
 			Name:     "staff",
 			Commands: append(handlers.StaffCommands(db), handlers.OutboxCommands(db, a.clock)...),
 			Jobs:     []bot.Job{a.pruneJob(db)},
 		},
-		complaints.New(db, a.clock, a.channels, a.log, events).Feature(),
+		desk.Feature(),
 		shop.New(db, a.clock, a.channels, a.log).Feature(),
+		surveys.New(db, a.clock, a.channels, a.log, events, a.cfg.WeChat.Templates[surveys.WeChatTemplate] != "").Feature(),
 	}
 }
 

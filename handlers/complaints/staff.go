@@ -130,7 +130,7 @@ func (h *Complaints) Commands() []*bot.Command {
 			Run:         h.policyList,
 		},
 		{
-			Name: "complaint policy set", Usage: "complaint policy set <category> reply=<dur> resolve=<dur> [warn=<percent>]",
+			Name: "complaint policy set", Usage: "complaint policy set <category> reply=<dur> resolve=<dur|Nwd> [warn=<percent>]",
 			Role:        domain.RoleAdmin,
 			Description: "Change a category's SLA for complaints logged from now on.",
 			Examples:    []string{"complaint policy set logistics reply=12h resolve=2d", "complaint policy set 退款售后 reply=10m warn=50"},
@@ -730,7 +730,7 @@ func (h *Complaints) policyList(ctx context.Context, _ *bot.Request) (bot.Reply,
 		Note: "Warnings go out at the warning point of each window; due times are fixed when a complaint is logged."}}
 	for _, p := range ps {
 		line := fmt.Sprintf("%s — reply within %s, resolve within %s, warn at %d%%", p.Category.Label(),
-			handlers.Duration(p.Reply), handlers.Duration(p.Resolve), p.WarnPct)
+			handlers.Duration(p.Reply), p.ResolveLabel(handlers.Duration), p.WarnPct)
 		if p.UpdatedBy != "" {
 			line += fmt.Sprintf(" (set by %s %s)", handlers.StaffMention(p.UpdatedBy), h.Clock.Format(p.UpdatedAt))
 		}
@@ -766,6 +766,12 @@ func (h *Complaints) policySet(ctx context.Context, req *bot.Request) (bot.Reply
 		case "reply":
 			p.Reply, err = domain.ParseSLADuration(val)
 		case "resolve":
+			if n, ok := domain.ParseWorkDays(val); ok {
+				// Working days: the window in hours is a floor for checks.
+				p.Resolve, p.ResolveWorkDays = max(time.Duration(n)*24*time.Hour, p.Reply), n
+				break
+			}
+			p.Resolve, p.ResolveWorkDays = 0, 0
 			p.Resolve, err = domain.ParseSLADuration(val)
 		case "warn":
 			if p.WarnPct, err = strconv.Atoi(strings.TrimSuffix(val, "%")); err != nil {
@@ -786,5 +792,5 @@ func (h *Complaints) policySet(ctx context.Context, req *bot.Request) (bot.Reply
 		return bot.Reply{}, err
 	}
 	return bot.Text(fmt.Sprintf("%s: reply within %s, resolve within %s, warn at %d%% — for complaints logged from now on.",
-		p.Category.Label(), handlers.Duration(p.Reply), handlers.Duration(p.Resolve), p.WarnPct)), nil
+		p.Category.Label(), handlers.Duration(p.Reply), p.ResolveLabel(handlers.Duration), p.WarnPct)), nil
 }
