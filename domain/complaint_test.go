@@ -131,6 +131,10 @@ func TestDefaultPoliciesValid(t *testing.T) {
 			if p.Reply != 10*time.Minute || p.Resolve != 24*time.Hour {
 				t.Errorf("order anomalies: %v/%v", p.Reply, p.Resolve)
 			}
+		case CategoryFollowUp:
+			if p.Reply != 24*time.Hour || p.ResolveWorkDays != 3 {
+				t.Errorf("follow-up: %v/%d wd", p.Reply, p.ResolveWorkDays)
+			}
 		case CategoryRefund:
 			if p.Reply != 10*time.Minute || p.Resolve != 48*time.Hour {
 				t.Errorf("after-sales: %v/%v", p.Reply, p.Resolve)

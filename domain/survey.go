@@ -351,7 +351,11 @@ func FormatSurveyDuration(d time.Duration) string {
 	case d%time.Minute == 0 && d < time.Hour:
 		return strconv.Itoa(int(d/time.Minute)) + "m"
 	}
-	return strings.TrimSuffix(strings.TrimSuffix(d.String(), "0s"), "0m")
+	out := strings.TrimSuffix(d.String(), "0s")
+	if strings.HasSuffix(out, "h0m") {
+		out = strings.TrimSuffix(out, "0m")
+	}
+	return out
 }
 
 // Question is the survey's question text for the customer.

@@ -60,12 +60,19 @@ CREATE TABLE survey_benefits (
 );
 
 ALTER TABLE complaint_policies ADD COLUMN resolve_workdays integer NOT NULL DEFAULT 0;
+-- Follow-up cases are complaints from the survey.
+ALTER TABLE complaints DROP CONSTRAINT complaints_source_check;
+ALTER TABLE complaints ADD CONSTRAINT complaints_source_check CHECK (source IN ('wechat', 'phone', 'survey'));
+CREATE INDEX complaints_followup_idx ON complaints (created_at) WHERE source = 'survey';
 -- Follow-up cases: contact within 24 hours, close within 3 working days.
 INSERT INTO complaint_policies (category, reply_secs, resolve_secs, resolve_workdays)
     VALUES ('满意度回访', 86400, 259200, 3) ON CONFLICT (category) DO NOTHING;
 
 -- +goose Down
 DELETE FROM complaint_policies WHERE category = '满意度回访';
+DROP INDEX complaints_followup_idx;
+ALTER TABLE complaints DROP CONSTRAINT complaints_source_check;
+ALTER TABLE complaints ADD CONSTRAINT complaints_source_check CHECK (source IN ('wechat', 'phone')) NOT VALID;
 ALTER TABLE complaint_policies DROP COLUMN resolve_workdays;
 DROP TABLE survey_benefits;
 DROP TABLE survey_settings;
