@@ -41,7 +41,6 @@ CREATE INDEX surveys_answered_idx ON surveys (answered_at) INCLUDE (score, trigg
 CREATE INDEX surveys_decided_idx ON surveys (decided_at) INCLUDE (state, skip_reason) WHERE decided_at IS NOT NULL;
 -- The benefit list: a customer's latest answers.
 CREATE INDEX surveys_openid_answered_idx ON surveys (openid, answered_at DESC) INCLUDE (score) WHERE answered_at IS NOT NULL;
-CREATE INDEX surveys_followup_idx ON surveys (followup) WHERE followup <> '';
 
 CREATE TABLE survey_settings (
     name       text PRIMARY KEY,
