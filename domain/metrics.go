@@ -130,7 +130,7 @@ var Metrics = []Metric{
 	{"new_users", "New users", UnitCount, "New users, the sum of the daily figures. No data when any day is missing."},
 	{"active_users", "Active users", UnitCount, "Active users, the sum of the daily figures. No data when any day is missing."},
 	{"repurchase_rate", "Repurchase rate", UnitRatio, "Paying customers in the period who had paid for an order before it / active users."},
-	{"complaints", "Complaints", UnitCount, "Complaints received in the period (WeChat and phone)."},
+	{"complaints", "Complaints", UnitCount, "Complaints received in the period (WeChat and phone; survey follow-up cases are not complaints)."},
 	{"complaint_rate", "Complaint rate", UnitRatio, "Distinct customers who complained in the period / active users."},
 	{"reply_sla", "First-reply SLA", UnitRatio, "Complaints received in the period answered within their first-reply window / those decided (answered, or unanswered past the deadline)."},
 	{"resolve_sla", "Resolution SLA", UnitRatio, "Complaints received in the period resolved within their window / those decided (after-sales resolution rate)."},

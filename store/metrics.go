@@ -43,7 +43,7 @@ func (db *DB) ShopTotals(ctx context.Context, p domain.Period, at time.Time) (do
 			count(*) FILTER (WHERE first_reply_at IS NOT NULL OR reply_due_at < $3),
 			count(*) FILTER (WHERE resolved_at <= resolve_due_at),
 			count(*) FILTER (WHERE resolved_at IS NOT NULL OR resolve_due_at < $3)
-		FROM complaints WHERE created_at >= $1 AND created_at < $2`
+		FROM complaints WHERE created_at >= $1 AND created_at < $2 AND source <> 'survey'`
 	if err := db.x.QueryRowxContext(ctx, complaints, p.From, p.To, at).Scan(&t.Complaints, &t.ComplainingCustomers,
 		&t.ReplyMet, &t.ReplyDecided, &t.ResolveMet, &t.ResolveDecided); err != nil {
 		return t, wrap("complaint totals", err)

@@ -78,6 +78,18 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch r.URL.Path {
 	case "/cgi-bin/message/custom/send":
+		if mm, ok := body["msgmenu"].(map[string]any); ok {
+			s := sent{API: "msgmenu", To: to}
+			s.Text, _ = mm["head_content"].(string)
+			list, _ := mm["list"].([]any)
+			for _, it := range list {
+				m, _ := it.(map[string]any)
+				s.Menu = append(s.Menu, fmt.Sprintf("%v:%v", m["id"], m["content"]))
+			}
+			f.sent = append(f.sent, s)
+			reply(map[string]any{"errcode": 0, "errmsg": "ok"})
+			return
+		}
 		text, _ := body["text"].(map[string]any)
 		content, _ := text["content"].(string)
 		f.sent = append(f.sent, sent{API: "custom", To: to, Text: content})
