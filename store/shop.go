@@ -257,6 +257,8 @@ func (db *DB) RemoveDemo(ctx context.Context, prefix string) (int64, error) {
 			`DELETE FROM order_events WHERE demo`,
 			`DELETE FROM orders WHERE demo`,
 			`DELETE FROM traffic WHERE demo`,
+			`DELETE FROM surveys WHERE demo`,
+			`DELETE FROM survey_benefits WHERE openid LIKE $1 || '%'`,
 			`DELETE FROM complaints WHERE openid LIKE $1 || '%'`,
 			`DELETE FROM wechat_followers WHERE openid LIKE $1 || '%'`,
 		} {

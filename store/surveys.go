@@ -448,3 +448,35 @@ func surveyTotals(ctx context.Context, x execer, p domain.Period, t *domain.Shop
 	const q = `SELECT count(*), coalesce(sum(score), 0) FROM surveys WHERE answered_at >= $1 AND answered_at < $2`
 	return wrap("survey totals", x.QueryRowxContext(ctx, q, p.From, p.To).Scan(&t.SurveyResponses, &t.SurveyScoreSum))
 }
+
+// DemoSurveys writes survey answers for the completed demo orders of
+// customers with an OpenID, marked demo: most answered (mostly 4 and 5),
+// some expired, some skipped. Scores and states follow a hash of the order
+// ID, so two runs write the same rows (the second writes none).
+func (db *DB) DemoSurveys(ctx context.Context, now time.Time) (int64, error) {
+	const q = `INSERT INTO surveys (trigger, subject, openid, customer_id, state, skip_reason, send_at, sent_at, via,
+			expires_at, answered_at, score, decided_at, demo)
+		SELECT 'order', o.order_id, o.wechat_openid, o.customer_id,
+			CASE WHEN h.v < 62 THEN 'answered' WHEN h.v < 82 THEN 'expired' ELSE 'skipped' END,
+			CASE WHEN h.v >= 82 THEN (CASE WHEN h.v < 92 THEN 'cooldown' ELSE 'unreachable' END) ELSE '' END,
+			o.completed_at + interval '2 hours',
+			CASE WHEN h.v < 82 THEN o.completed_at + interval '2 hours' END,
+			CASE WHEN h.v < 82 THEN 'kf' ELSE '' END,
+			CASE WHEN h.v < 82 THEN o.completed_at + interval '74 hours' END,
+			CASE WHEN h.v < 62 THEN o.completed_at + interval '2 hours' + (h.w * interval '1 minute') END,
+			CASE WHEN h.v < 62 THEN (CASE WHEN h.w < 130 THEN 5 WHEN h.w < 160 THEN 4 WHEN h.w < 170 THEN 3
+				WHEN h.w < 175 THEN 2 ELSE 1 END) END,
+			CASE WHEN h.v >= 62 AND h.v < 82 THEN o.completed_at + interval '74 hours'
+				WHEN h.v >= 82 THEN o.completed_at + interval '2 hours' END,
+			true
+		FROM orders o, LATERAL (SELECT abs(hashtext(o.order_id)) % 100 AS v,
+			abs(hashtext(o.order_id || 'w')) % 180 AS w) h
+		WHERE o.demo AND o.wechat_openid <> '' AND o.completed_at IS NOT NULL
+			AND o.completed_at + interval '74 hours' < $1
+		ON CONFLICT (trigger, subject) DO NOTHING`
+	res, err := db.x.ExecContext(ctx, q, now)
+	if err != nil {
+		return 0, wrap("demo surveys", err)
+	}
+	return res.RowsAffected()
+}

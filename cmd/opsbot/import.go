@@ -121,8 +121,8 @@ func demoCmd(ctx context.Context, cfg Config, log *slog.Logger, args []string, o
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	fmt.Fprintf(out, "demo data for %s..%s: %d orders (%d events), %d days of traffic, %d WeChat followers, %d complaints\n"+
-		"try: opsbot chat, then `metrics yesterday`, `metrics week`, `complaint list all`; remove it with opsbot demo --remove\n",
-		sum.From.Format("2006-01-02"), sum.To.Format("2006-01-02"), sum.Orders, sum.Events, sum.TrafficDays, sum.Followers, sum.Complaints)
+	fmt.Fprintf(out, "demo data for %s..%s: %d orders (%d events), %d days of traffic, %d WeChat followers, %d complaints, %d surveys\n"+
+		"try: opsbot chat, then `metrics yesterday`, `metrics week`, `complaint list all`, `survey report month`; remove it with opsbot demo --remove\n",
+		sum.From.Format("2006-01-02"), sum.To.Format("2006-01-02"), sum.Orders, sum.Events, sum.TrafficDays, sum.Followers, sum.Complaints, sum.Surveys)
 	return nil
 }

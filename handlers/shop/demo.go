@@ -25,7 +25,7 @@ var ErrRealData = errors.New("the database already holds real orders; use --forc
 
 // DemoSummary is what `opsbot demo` wrote.
 type DemoSummary struct {
-	Orders, Events, TrafficDays, Followers, Complaints int
+	Orders, Events, TrafficDays, Followers, Complaints, Surveys int
 	From, To                                           time.Time
 }
 
@@ -37,7 +37,8 @@ type Demo struct {
 
 // Fill writes DemoDays days up to now: orders with a weekly rhythm and a
 // 双11 peak, payments, completions and refunds, daily traffic, WeChat
-// followers (some who wrote recently), and complaints in every state. It
+// followers (some who wrote recently), complaints in every state, and
+// satisfaction survey answers for completed orders. It
 // is deterministic, so two runs write the same rows (the second is all
 // duplicates).
 func (d *Demo) Fill(ctx context.Context, now time.Time, force bool) (DemoSummary, error) {
@@ -137,6 +138,11 @@ func (d *Demo) Fill(ctx context.Context, now time.Time, force bool) (DemoSummary
 	if sum.Complaints, err = d.complaints(ctx, now, rng); err != nil {
 		return sum, err
 	}
+	surveys, err := d.Store.DemoSurveys(ctx, now)
+	if err != nil {
+		return sum, err
+	}
+	sum.Surveys = int(surveys)
 	return sum, nil
 }
 

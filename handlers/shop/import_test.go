@@ -81,7 +81,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Orders < 10000 || sum.TrafficDays != shop.DemoDays || sum.Complaints == 0 || sum.Followers == 0 {
+	if sum.Orders < 10000 || sum.TrafficDays != shop.DemoDays || sum.Complaints == 0 || sum.Followers == 0 || sum.Surveys < 1000 {
 		t.Fatalf("demo wrote %+v", sum)
 	}
 	// 双11 stands out against the Wednesday before.
@@ -94,6 +94,13 @@ func TestDemo(t *testing.T) {
 	}
 	if day(11) < 3*day(4) {
 		t.Errorf("no 双11 peak: 11-11 %v vs 11-04 %v", day(11), day(4))
+	}
+	month, err := e.db.ShopTotals(e.ctx, domain.Month(time.Date(2026, 11, 1, 0, 0, 0, 0, shanghai), shanghai), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sat := month.Figures()["satisfaction"]; !sat.OK || sat.V < 4 || sat.V > 5 || month.SurveyResponses < 500 {
+		t.Errorf("demo satisfaction for November: %+v over %d answers", sat, month.SurveyResponses)
 	}
 	states := e.count(`SELECT count(DISTINCT state) FROM complaints`)
 	if states < 3 {
@@ -108,7 +115,7 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{`SELECT count(*) FROM orders WHERE demo`, `SELECT count(*) FROM traffic`,
-		`SELECT count(*) FROM complaints`, `SELECT count(*) FROM wechat_followers`} {
+		`SELECT count(*) FROM complaints`, `SELECT count(*) FROM wechat_followers`, `SELECT count(*) FROM surveys`} {
 		if n := e.count(q); n != 0 {
 			t.Errorf("%s = %d after --remove", q, n)
 		}
