@@ -270,6 +270,17 @@ func (db *DB) UpdateSurvey(ctx context.Context, id int64, at time.Time, fn func(
 	return out, err
 }
 
+// SurveyUndelivered reports whether the survey's question (or reminder)
+// found its customer out of reach when it was delivered: such a survey
+// takes no answer, since the customer never saw it.
+func (db *DB) SurveyUndelivered(ctx context.Context, id int64) (bool, error) {
+	const q = `SELECT EXISTS (SELECT 1 FROM outbox WHERE dedupe_key = 'survey:' || $1::bigint || ':ask' AND unreachable)
+		AND NOT EXISTS (SELECT 1 FROM outbox WHERE dedupe_key = 'survey:' || $1::bigint || ':remind' AND state = 'sent')`
+	var out bool
+	err := db.x.GetContext(ctx, &out, q, id)
+	return out, wrap("survey undelivered", err)
+}
+
 // SurveySettings returns the survey settings: the defaults with what
 // admins changed.
 func (db *DB) SurveySettings(ctx context.Context) (domain.SurveySettings, error) {

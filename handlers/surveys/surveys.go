@@ -219,6 +219,14 @@ func (h *Surveys) answerScore(ctx context.Context, req *bot.Request, q domain.Pe
 	if err != nil {
 		return bot.Reply{}, false, h.Store.ClearPending(ctx, domain.PlatformWeChat, req.UserID, topicScore)
 	}
+	if lost, err := h.Store.SurveyUndelivered(ctx, id); err != nil || lost {
+		// The question never reached them: whatever they typed is
+		// about something else.
+		if err == nil {
+			err = h.Store.ClearPending(ctx, domain.PlatformWeChat, req.UserID, topicScore)
+		}
+		return bot.Reply{}, false, err
+	}
 	set, err := h.Store.SurveySettings(ctx)
 	if err != nil {
 		return bot.Reply{}, false, err

@@ -432,3 +432,29 @@ func TestMetricsSatisfaction(t *testing.T) {
 		t.Fatalf("figures %+v", f)
 	}
 }
+
+func TestUndeliveredQuestionTakesNoAnswer(t *testing.T) {
+	e := newEnv(t, false)
+	e.wrote("oU")
+	e.completed("U1", "oU", e.time())
+	e.advance(2 * time.Hour)
+	if _, err := e.s.Send(e.ctx, e.time()); err != nil {
+		t.Fatal(err)
+	}
+	items, err := e.db.ClaimOutbox(e.ctx, 10, time.Minute)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("%d items, %v", len(items), err)
+	}
+	// WeChat said the window was closed after all (45015).
+	if err := e.db.MarkUnreachable(e.ctx, items[0].ID, "45015_window_closed"); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.customer("oU", "5"); strings.Contains(got, "感谢") {
+		t.Fatalf("an answer to an undelivered question was taken: %s", got)
+	}
+	day := domain.Day(e.time(), shanghai)
+	st, err := e.db.SurveyStats(e.ctx, day)
+	if err != nil || st.Sent != 0 || st.Skipped[domain.SkipUnreachable] != 1 || st.Answered != 0 {
+		t.Fatalf("stats %+v %v", st, err)
+	}
+}
