@@ -63,13 +63,19 @@ func (r surveyRow) facts() domain.SurveyFacts {
 
 // ScheduleSurvey records a survey to be sent at s.SendAt. It reports false
 // when the order or complaint already has one: at most one survey each,
-// however often its event arrives.
+// however often its event arrives. (A complaint's survey skipped because
+// the complaint was reopened before it went out is scheduled again.)
 func (db *DB) ScheduleSurvey(ctx context.Context, s domain.Survey) (bool, error) {
 	if s.OpenID == "" || s.Subject == "" || s.SendAt.IsZero() {
 		return false, domain.Invalidf("store: schedule survey: needs a customer, a subject and a time")
 	}
+	// A complaint's survey skipped because the complaint had been
+	// reopened comes back when it is resolved again.
 	const q = `INSERT INTO surveys (trigger, subject, openid, customer_id, send_at, next_at)
-		VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (trigger, subject) DO NOTHING`
+		VALUES ($1, $2, $3, $4, $5, $5)
+		ON CONFLICT (trigger, subject) DO UPDATE SET state = 'scheduled', skip_reason = '', decided_at = NULL,
+			send_at = EXCLUDED.send_at, next_at = EXCLUDED.next_at
+		WHERE surveys.trigger = 'complaint' AND surveys.state = 'skipped' AND surveys.skip_reason = 'open_complaint'`
 	res, err := db.x.ExecContext(ctx, q, s.Trigger, s.Subject, s.OpenID, s.CustomerID, s.SendAt)
 	if err != nil {
 		return false, wrap("schedule survey", err)

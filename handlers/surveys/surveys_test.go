@@ -116,8 +116,8 @@ func (e *env) completed(orderID, openID string, at time.Time) {
 	}
 }
 
-// send runs the survey job now and returns the survey messages it
-// enqueued, by recipient.
+// send runs the survey job now, delivers the outbox and returns the survey
+// questions and Slack posts in it, by recipient.
 func (e *env) send() map[string][]domain.OutboxItem {
 	e.t.Helper()
 	if _, err := e.s.Send(e.ctx, e.time()); err != nil {
@@ -129,7 +129,9 @@ func (e *env) send() map[string][]domain.OutboxItem {
 	}
 	out := map[string][]domain.OutboxItem{}
 	for _, it := range items {
-		out[it.To] = append(out[it.To], it)
+		if it.Platform != domain.PlatformWeChat || it.Purpose == domain.PurposeSurvey {
+			out[it.To] = append(out[it.To], it)
+		}
 		if err := e.db.MarkSent(e.ctx, it, domain.Delivery{Channel: it.To, TS: "1.0"}); err != nil {
 			e.t.Fatal(err)
 		}
@@ -457,4 +459,46 @@ func TestUndeliveredQuestionTakesNoAnswer(t *testing.T) {
 	if err != nil || st.Sent != 0 || st.Skipped[domain.SkipUnreachable] != 1 || st.Answered != 0 {
 		t.Fatalf("stats %+v %v", st, err)
 	}
+}
+
+func TestComplaintSurvey(t *testing.T) {
+	e := newEnv(t, false)
+	num := complaintNo(e.customer("oC", "投诉 杯子碎了"))
+	if num == "" {
+		t.Fatal("no complaint")
+	}
+	if got := e.staff(agent, "complaint resolve "+num+" 已补发"); !strings.Contains(got, num) {
+		t.Fatalf("resolve: %s", got)
+	}
+	// Reopened before its survey went out: skipped while open…
+	e.advance(5 * time.Minute)
+	e.staff(agent, "complaint reopen "+num+" 客户说还没收到")
+	e.advance(6 * time.Minute)
+	e.send()
+	if s := e.survey(domain.TriggerComplaint, num); s.SkipReason != domain.SkipOpenComplaint {
+		t.Fatalf("survey of a reopened complaint: %s %q", s.State, s.SkipReason)
+	}
+	// …and asked 10 minutes after the second resolution.
+	e.staff(agent, "complaint resolve "+num+" 已补发，快递单号 SF123")
+	e.customer("oC", "谢谢")
+	e.advance(9 * time.Minute)
+	if sent := e.send(); len(sent["oC"]) != 0 {
+		t.Fatal("asked before the complaint delay")
+	}
+	e.advance(2 * time.Minute)
+	sent := e.send()
+	if len(sent["oC"]) != 1 || !strings.Contains(sent["oC"][0].Content.Text, num) {
+		t.Fatalf("complaint survey: %+v", sent["oC"])
+	}
+	if got := e.customer("oC", "五分"); !strings.Contains(got, "感谢") {
+		t.Fatalf("answer: %s", got)
+	}
+}
+
+func complaintNo(s string) string {
+	i := strings.Index(s, "TS-")
+	if i < 0 || len(s) < i+16 {
+		return ""
+	}
+	return s[i : i+16]
 }
