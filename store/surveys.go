@@ -125,16 +125,24 @@ func (db *DB) SweepSurveys(ctx context.Context, at time.Time, batch int, work Su
 	for {
 		n := 0
 		err := db.InTx(ctx, func(tx *DB) error {
-			q := `SELECT ` + surveyCols + `,
-					f.openid IS NOT NULL AS known, f.subscribed, f.last_inbound_at, f.allowance,
-					CASE WHEN s.state = 'scheduled' THEN EXISTS (SELECT 1 FROM complaints c
-						WHERE c.openid = s.openid AND c.openid <> '' AND c.state <> 'resolved') END AS open_complaint,
-					CASE WHEN s.state = 'scheduled' THEN (SELECT max(p.sent_at) FROM surveys p
-						WHERE p.openid = s.openid AND p.sent_at IS NOT NULL AND p.id <> s.id) END AS last_sent
-				FROM surveys s LEFT JOIN wechat_followers f ON f.openid = s.openid
-				WHERE s.next_at IS NOT NULL AND s.next_at <= $1
-				ORDER BY s.next_at LIMIT $2
-				FOR UPDATE OF s SKIP LOCKED`
+			// The due rows first, locked; then per row, by index, what
+			// the rules need. OFFSET 0 and LIMIT 1 keep the planner from
+			// turning the lookups into scans of the followers or the
+			// complaints table, whose cost would follow the table.
+			q := `WITH s AS (
+					SELECT ` + surveyCols + ` FROM surveys s
+					WHERE s.next_at IS NOT NULL AND s.next_at <= $1
+					ORDER BY s.next_at LIMIT $2
+					FOR UPDATE SKIP LOCKED)
+				SELECT s.*, f.openid IS NOT NULL AS known, f.subscribed, f.last_inbound_at, f.allowance,
+					CASE WHEN s.state = 'scheduled' THEN coalesce((SELECT true FROM complaints c
+						WHERE c.openid = s.openid AND c.openid <> '' AND c.state <> 'resolved' LIMIT 1), false) END AS open_complaint,
+					CASE WHEN s.state = 'scheduled' THEN (SELECT p.sent_at FROM surveys p
+						WHERE p.openid = s.openid AND p.sent_at IS NOT NULL AND p.id <> s.id
+						ORDER BY p.sent_at DESC LIMIT 1) END AS last_sent
+				FROM s LEFT JOIN LATERAL (SELECT f.openid, f.subscribed, f.last_inbound_at, f.allowance
+					FROM wechat_followers f WHERE f.openid = s.openid OFFSET 0) f ON true
+				ORDER BY s.next_at`
 			var rows []surveyRow
 			if err := tx.x.SelectContext(ctx, &rows, q, at, batch); err != nil {
 				return wrap("sweep surveys", err)
