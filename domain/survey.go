@@ -97,11 +97,6 @@ type Survey struct {
 // Low reports whether the answer asks for a follow-up case.
 func (s Survey) Low() bool { return s.Score > 0 && s.Score < LowScore }
 
-// Waiting reports whether the survey waits for a score at time at.
-func (s Survey) Waiting(at time.Time) bool {
-	return s.State == SurveySent && at.Before(s.ExpiresAt)
-}
-
 // SurveyFacts are what the survey job knows about a survey's customer when
 // it falls due.
 type SurveyFacts struct {
@@ -373,7 +368,7 @@ var SurveyChoices = []string{"5分 非常满意", "4分 满意", "3分 一般", 
 var zhDigits = map[rune]int{'一': 1, '二': 2, '两': 2, '三': 3, '四': 4, '五': 5}
 
 // starRunes are the star characters people send as a rating.
-var starRunes = map[rune]bool{'⭐': true, '★': true, '☆': false, '🌟': true}
+var starRunes = map[rune]bool{'⭐': true, '★': true, '🌟': true}
 
 // maxScoreText is the longest message read as a score: a digit inside a
 // longer text is about something else.
@@ -395,7 +390,7 @@ func ParseScore(text string) (int, bool) {
 		switch {
 		case starRunes[r]:
 			stars++
-		case r == '☆' || unicode.IsSpace(r) || unicode.IsPunct(r):
+		case r == '☆' || unicode.IsSpace(r) || unicode.IsPunct(r): // ★★★★☆ is 4
 		default:
 			other = true
 		}
@@ -479,11 +474,6 @@ func scoreUnitOK(rs []rune, j int) bool {
 		return false
 	}
 	return true
-}
-
-// SurveyCount is how many answers gave one score.
-type SurveyCount struct {
-	Score, N int
 }
 
 // SurveyStats summarises the surveys of one period.

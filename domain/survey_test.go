@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -14,7 +15,7 @@ func TestParseScore(t *testing.T) {
 		{"5", 5, true}, {"1", 1, true}, {" 3 ", 3, true}, {"２", 2, true}, {"５", 5, true},
 		{"5分", 5, true}, {"５分", 5, true}, {"4分！", 4, true}, {"五分", 5, true}, {"五", 5, true}, {"一", 1, true},
 		{"三。", 3, true}, {"给四分", 4, true}, {"四星", 4, true}, {"五颗星", 5, true},
-		{"⭐⭐⭐⭐", 4, true}, {"⭐️⭐️⭐️⭐️⭐️", 5, true}, {"★★★", 3, true}, {"⭐", 1, true},
+		{"⭐⭐⭐⭐", 4, true}, {"★★★★☆", 4, true}, {"⭐️⭐️⭐️⭐️⭐️", 5, true}, {"★★★", 3, true}, {"⭐", 1, true},
 		{"给5分吧", 5, true}, {"我给3分", 3, true}, {"5分 非常满意", 5, true}, {"1分 非常不满意", 1, true},
 		{"3分 一般", 3, true}, {"4!", 4, true}, {"满意，5", 5, true},
 		// Not scores.
@@ -147,20 +148,9 @@ func TestSurveySettings(t *testing.T) {
 			t.Errorf("set %s %q accepted", bad[0], bad[1])
 		}
 	}
-	if q := DefaultSurveySettings().Question(Survey{Trigger: TriggerOrder, Subject: "A1"}); q == "" || !contains(q, "A1") || !contains(q, "1-5") {
+	if q := DefaultSurveySettings().Question(Survey{Trigger: TriggerOrder, Subject: "A1"}); !strings.Contains(q, "A1") || !strings.Contains(q, "1-5") {
 		t.Errorf("question %q", q)
 	}
-}
-
-func contains(s, sub string) bool { return len(s) >= len(sub) && (s == sub || len(sub) == 0 || indexOf(s, sub) >= 0) }
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 func TestFollowUpWorkDays(t *testing.T) {
