@@ -17,6 +17,7 @@ const (
 	ActionCategory = "complaint.category" // button, and the category form's callback
 	ActionReopen   = "complaint.reopen"
 	ActionNew      = "complaint.new" // the phone-complaint form's callback
+	ActionMore     = "complaint.more" // the next page of a list; Value is the list's words
 )
 
 // WeChatTemplate names the kind of notice complaint messages to customers
@@ -62,6 +63,8 @@ func (h *Complaints) slackCard(c domain.Complaint) domain.Content {
 
 func statusLine(c domain.Complaint) string {
 	switch {
+	case c.Withdrawn():
+		return "Withdrawn by the customer"
 	case c.Resolved():
 		s := "Resolved by " + handlers.StaffMention(c.ResolvedBy)
 		if c.Outcome != "" {

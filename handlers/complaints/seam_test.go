@@ -91,7 +91,7 @@ func TestHelpComplaintGroup(t *testing.T) {
 	e := newEnv(t)
 	for _, line := range []string{"help complaint", "complaint"} {
 		out := e.staffText(agent, line)
-		for _, want := range []string{"`complaint list", "`complaint show <ID>`", "`complaint resolve <ID> <outcome>`", "e.g. `complaint"} {
+		for _, want := range []string{"`complaint list", "`complaint show <ID or order no>`", "`complaint resolve <ID> <outcome>`", "e.g. `complaint"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%q lacks %q:\n%s", line, want, out)
 			}
