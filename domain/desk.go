@@ -292,7 +292,9 @@ func FoldTraditional(s string) string {
 func FoldKeywords(s string) string { return FoldTraditional(FoldWidth(s)) }
 
 // isWordChar is what an English keyword must not touch on either side.
-func isWordChar(r rune) bool { return r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r)) }
+func isWordChar(r rune) bool {
+	return r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r))
+}
 
 // DeskStats is a period's complaint statistics as the desk reads them.
 type DeskStats struct {

@@ -2,7 +2,7 @@ package complaints
 
 import (
 	"context"
-		"fmt"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -44,10 +44,10 @@ func New(st *store.DB, clock handlers.Clock, ch handlers.Channels, log *slog.Log
 // Feature is the complaint desk as the router and the scheduler see it.
 func (h *Complaints) Feature() bot.Feature {
 	return bot.Feature{
-		Name:       "complaints",
-		Commands:   h.Commands(),
-		Actions:    h.Actions(),
-		Intents:    h.CustomerIntents(),
+		Name:     "complaints",
+		Commands: h.Commands(),
+		Actions:  h.Actions(),
+		Intents:  h.CustomerIntents(),
 		Answerers: []bot.Answerer{{Topic: topicDetails, Answer: h.answerDetails}, {Topic: topicReopen, Answer: h.answerReopen},
 			{Topic: topicWithdraw, Answer: h.answerWithdraw}, {Topic: topicWhich, Answer: h.answerWhich}},
 		Hooks:      []bot.CustomerHook{h.CustomerHook},

@@ -2,8 +2,8 @@
 //
 // It uses TEST_DATABASE_URL when set (any database the user may create
 // databases from). Otherwise it starts a throwaway local cluster in
-// $TMPDIR/opsbot-testpg, shared by every test process of a run and guarded
-// by a file lock; `make test` stops it at the end. Each test's database is
+// $TMPDIR/opsbot-testpg (or OPSBOT_TESTPG), shared by every test process of
+// a run and guarded by a file lock; `make test` stops it at the end. Each test's database is
 // cloned from a template migrated once per schema version, which takes
 // milliseconds, so tests can run in parallel without seeing each other.
 package storetest
@@ -37,8 +37,15 @@ var (
 	setupErr error
 )
 
-// Dir is where the shared test cluster lives.
-func Dir() string { return filepath.Join(os.TempDir(), "opsbot-testpg") }
+// Dir is where the shared test cluster lives: OPSBOT_TESTPG when set
+// (`make test` sets one per checkout, so two checkouts testing at once
+// never stop each other's cluster), else $TMPDIR/opsbot-testpg.
+func Dir() string {
+	if d := os.Getenv("OPSBOT_TESTPG"); d != "" && filepath.IsAbs(d) {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "opsbot-testpg")
+}
 
 // New returns a fresh migrated database for one test, dropped when the
 // test ends.
