@@ -224,7 +224,7 @@ func ParsePhone(s string) (string, error) {
 		d = d[2:]
 	}
 	if intl || strings.HasPrefix(string(digits), "0086") {
-		if len(d) > 0 && d[0] != '1' && d[0] != '0' {
+		if len(d) > 0 && d[0] != '0' && !(len(d) == 11 && d[0] == '1') {
 			d = "0" + d // +86 10 12345678 is 010-12345678
 		}
 	}
@@ -241,7 +241,7 @@ func ParsePhone(s string) (string, error) {
 			area = 3
 		}
 		local := d[area:]
-		if len(local) < 7 || len(local) > 8 || local[0] == '0' || local[0] == '1' {
+		if len(local) < 7 || len(local) > 8 || local[0] == '0' {
 			return "", bad
 		}
 		return d[:area] + "-" + local, nil
