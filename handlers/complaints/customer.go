@@ -2,6 +2,7 @@ package complaints
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -191,6 +192,15 @@ func (h *Complaints) followUpResolved(ctx context.Context, openID string, c doma
 
 // answerReopen takes the answer to "reopen it?".
 func (h *Complaints) answerReopen(ctx context.Context, req *bot.Request, q domain.PendingQuestion) (bot.Reply, bool, error) {
+	if c, err := h.Store.Complaint(ctx, q.Data); (err != nil && errors.Is(err, domain.ErrNotFound)) || (err == nil && !c.Resolved()) {
+		// Gone, or an agent reopened it meanwhile: the question is moot.
+		if err := h.Store.ClearPending(ctx, q.Platform, q.UserID, q.Topic); err != nil {
+			return bot.Reply{}, false, err
+		}
+		return bot.Reply{}, false, nil
+	} else if err != nil {
+		return bot.Reply{}, false, err
+	}
 	switch {
 	case isWord(req.Text, yesWords):
 	case isWord(req.Text, noWords):
