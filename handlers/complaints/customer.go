@@ -192,7 +192,7 @@ func (h *Complaints) followUpResolved(ctx context.Context, openID string, c doma
 
 // answerReopen takes the answer to "reopen it?".
 func (h *Complaints) answerReopen(ctx context.Context, req *bot.Request, q domain.PendingQuestion) (bot.Reply, bool, error) {
-	if c, err := h.Store.Complaint(ctx, q.Data); (err != nil && errors.Is(err, domain.ErrNotFound)) || (err == nil && !c.Resolved()) {
+	if c, err := h.Store.Complaint(ctx, q.Data); errors.Is(err, domain.ErrNotFound) || (err == nil && !c.Resolved()) {
 		// Gone, or an agent reopened it meanwhile: the question is moot.
 		if err := h.Store.ClearPending(ctx, q.Platform, q.UserID, q.Topic); err != nil {
 			return bot.Reply{}, false, err
