@@ -105,10 +105,20 @@ func (h *Complaints) listPage(ctx context.Context, req *bot.Request, q domain.Co
 	return rep, nil
 }
 
+// findMoreAction is the More button under search results: its value is
+// the search's words with the next page.
+func (h *Complaints) findMoreAction(ctx context.Context, req *bot.Request) (bot.Reply, error) {
+	return h.search(ctx, strings.Fields(req.Action.Value))
+}
+
 func (h *Complaints) find(ctx context.Context, req *bot.Request) (bot.Reply, error) {
+	return h.search(ctx, req.Args)
+}
+
+func (h *Complaints) search(ctx context.Context, args []string) (bot.Reply, error) {
 	page := 1
 	var words []string
-	for _, a := range req.Args {
+	for _, a := range args {
 		if v, ok := strings.CutPrefix(strings.ToLower(a), "page="); ok {
 			n, err := strconv.Atoi(v)
 			if err != nil || n < 1 {
@@ -142,7 +152,9 @@ func (h *Complaints) find(ctx context.Context, req *bot.Request) (bot.Reply, err
 	first := (page-1)*perPage + 1
 	rep.Note = fmt.Sprintf("%d–%d of %d, newest first.", first, first+len(list)-1, total)
 	if first+len(list)-1 < total {
-		rep.Note += fmt.Sprintf(" More: `complaint find %s page=%d`.", strings.Join(words, " "), page+1)
+		more := strings.Join(words, " ") + fmt.Sprintf(" page=%d", page+1)
+		rep.Note += fmt.Sprintf(" More: `complaint find %s`.", more)
+		rep.Buttons = []domain.Button{{Label: fmt.Sprintf("More (page %d)", page+1), ActionID: ActionFindMore, Value: more}}
 	}
 	return rep, nil
 }

@@ -218,6 +218,19 @@ func TestFindAndShowByOrder(t *testing.T) {
 	}
 	must(t, e.staffText(agent, "complaint find"), "Usage")
 
+	// Many results page, with a More button carrying the search.
+	for i := 0; i < 30; i++ {
+		e.file(domain.Complaint{OpenID: fmt.Sprintf("oPage%02d", i), Text: fmt.Sprintf("第%d个保温杯漏水", i), CreatedAt: e.time()})
+	}
+	rep := e.staff(agent, "complaint find 保温杯")
+	if got := numbers(bot.PlainText(rep.Content)); len(got) != 25 || len(rep.Buttons) != 1 || rep.Buttons[0].Value != "保温杯 page=2" {
+		t.Fatalf("first page: %d, buttons %+v", len(got), rep.Buttons)
+	}
+	page2 := bot.PlainText(e.press(agent, rep.Buttons[0].ActionID, rep.Buttons[0].Value, nil).Content)
+	if got := numbers(page2); len(got) != 6 || !strings.Contains(page2, "26–31 of 31") {
+		t.Errorf("second page:\n%s", page2)
+	}
+
 	// show takes an order number matching one complaint…
 	must(t, e.staffText(agent, "complaint show 20261111001"), "Complaint "+a.Number)
 	// …lists them when several match…

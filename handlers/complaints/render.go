@@ -16,8 +16,9 @@ const (
 	ActionResolve  = "complaint.resolve"  // button, and the outcome form's callback
 	ActionCategory = "complaint.category" // button, and the category form's callback
 	ActionReopen   = "complaint.reopen"
-	ActionNew      = "complaint.new"  // the phone-complaint form's callback
-	ActionMore     = "complaint.more" // the next page of a list; Value is the list's words
+	ActionNew      = "complaint.new"       // the phone-complaint form's callback
+	ActionMore     = "complaint.more"      // the next page of a list; Value is the list's words
+	ActionFindMore = "complaint.find-more" // the next page of a search; Value is its words
 )
 
 // WeChatTemplate names the kind of notice complaint messages to customers

@@ -181,6 +181,7 @@ func (h *Complaints) Actions() []bot.ActionHandler {
 		}},
 		{ID: ActionNew, Role: domain.RoleAgent, Run: h.newPhoneForm},
 		{ID: ActionMore, Role: domain.RoleAgent, Run: h.moreAction},
+		{ID: ActionFindMore, Role: domain.RoleAgent, Run: h.findMoreAction},
 	}
 }
 
@@ -645,7 +646,7 @@ type phoneInput struct{ contact, order, category, text string }
 func (h *Complaints) newModal() *bot.Modal {
 	return &bot.Modal{CallbackID: ActionNew, Title: "Log phone complaint", Submit: "Log it",
 		Inputs: []bot.Input{
-			{ID: "contact", Label: "Customer phone or contact", Placeholder: "13800138000"},
+			{ID: "contact", Label: "Customer phone (mobile, or landline with area code)", Placeholder: "13800138000"},
 			{ID: "order", Label: "Order number", Optional: true, Placeholder: "20261111001"},
 			{ID: "category", Label: "Category (guessed from the description when empty)", Optional: true, Options: categoryOptions()},
 			{ID: "text", Label: "What the customer said", Multiline: true},
