@@ -203,7 +203,7 @@ func (h *Complaints) show(ctx context.Context, req *bot.Request) (bot.Reply, err
 	card := h.slackCard(c)
 	card.Text = handlers.Quote(c.Text)
 	card.Fields[1].Value = customerLine(c, false)
-	card.Fields = append(card.Fields, domain.Field{Label: "Logged", Value: h.Clock.Format(c.CreatedAt) + " via " + string(c.Source)})
+	card.Fields = append(card.Fields, domain.Field{Label: "Logged", Value: h.Clock.Format(c.CreatedAt) + " " + sourceLabel(string(c.Source))})
 	card.Note = ""
 	for _, e := range events {
 		line := fmt.Sprintf("%s  %s by %s", h.Clock.Format(e.At), e.Kind.Label(), actorName(c, e.Actor))
@@ -212,7 +212,7 @@ func (h *Complaints) show(ctx context.Context, req *bot.Request) (bot.Reply, err
 			clock, _, _ := strings.Cut(e.Detail, " ")
 			line = fmt.Sprintf("%s  %s: %s deadline", h.Clock.Format(e.At), e.Kind.Label(), clockName(domain.SLAClock(clock)))
 		case domain.EventCreated:
-			line += " (" + e.Detail + ")"
+			line += " " + sourceLabel(e.Detail)
 		case domain.EventCustomerMessage:
 			line = fmt.Sprintf("%s  %s: %s", h.Clock.Format(e.At), e.Kind.Label(), handlers.Excerpt(e.Detail, 200))
 		default:
@@ -331,6 +331,17 @@ func (h *Complaints) stats(ctx context.Context, req *bot.Request) (bot.Reply, er
 	}
 	ct.Note = "Complaints logged in the period, as they stand now. Hit rates count what is decided (answered, resolved, or past the deadline)."
 	return bot.Reply{Content: ct}, nil
+}
+
+// sourceLabel says how a complaint came in, in words.
+func sourceLabel(source string) string {
+	switch domain.ComplaintSource(source) {
+	case domain.SourceWeChat:
+		return "on WeChat"
+	case domain.SourcePhone:
+		return "by phone"
+	}
+	return "via " + strings.ReplaceAll(source, "_", " ")
 }
 
 func medianLine(d time.Duration, decided int) string {
