@@ -171,8 +171,11 @@ func (h *Complaints) followUpResolved(ctx context.Context, openID string, c doma
 	now := h.Clock.Time()
 	err := h.Store.InTx(ctx, func(tx *store.DB) error {
 		_, err := tx.UpdateComplaint(ctx, c.Number, func(c *domain.Complaint) (domain.ComplaintChange, error) {
-			post := h.threadPost(*c, fmt.Sprintf("The customer wrote again, %s after it was resolved:\n%s",
-				handlers.Duration(now.Sub(c.ResolvedAt)), handlers.Quote(text)))
+			when := handlers.Duration(now.Sub(c.ResolvedAt)) + " after it was resolved"
+			if now.Sub(c.ResolvedAt) < time.Minute {
+				when = "just after it was resolved"
+			}
+			post := h.threadPost(*c, fmt.Sprintf("The customer wrote again, %s:\n%s", when, handlers.Quote(text)))
 			post.Content.Buttons = []domain.Button{{Label: "Reopen", ActionID: ActionReopen, Value: c.Number, Style: "primary"}}
 			return domain.ComplaintChange{Events: []domain.ComplaintEvent{c.CustomerMessage(text, now)},
 				Messages: []domain.Outgoing{post}}, nil
@@ -219,7 +222,7 @@ func (h *Complaints) answerReopen(ctx context.Context, req *bot.Request, q domai
 			if !c.Resolved() {
 				return domain.ComplaintChange{}, nil // an agent reopened it meanwhile
 			}
-			e, err := c.Reopen(c.OpenID, "reopened by the customer", now)
+			e, err := c.Reopen(c.OpenID, "the problem is not solved", now)
 			if err != nil {
 				return domain.ComplaintChange{}, err
 			}
