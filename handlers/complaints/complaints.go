@@ -140,7 +140,11 @@ func (h *Complaints) fileFromCustomer(ctx context.Context, openID, text string, 
 	}
 	h.Log.Info("Complaint filed", "complaint", c.Number, "category", c.Category.English(), "source", c.Source)
 	var b strings.Builder
-	fmt.Fprintf(&b, "您的投诉已受理，编号：%s。\n", c.Number)
+	if human {
+		fmt.Fprintf(&b, "已为您转接人工客服，编号：%s。\n", c.Number)
+	} else {
+		fmt.Fprintf(&b, "您的投诉已受理，编号：%s。\n", c.Number)
+	}
 	if c.Order != "" {
 		fmt.Fprintf(&b, "订单号：%s\n", c.Order)
 	}

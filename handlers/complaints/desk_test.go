@@ -383,7 +383,7 @@ func TestHumanWithdrawWhichAndLimit(t *testing.T) {
 	// 人工客服 without a complaint: asks, then opens a conversation (a
 	// complaint with a thread) with what the customer says.
 	must(t, e.customer("oHuman", "人工客服"), "转接人工客服")
-	must(t, e.customer("oHuman", "我的会员积分不见了"), "已受理")
+	must(t, e.customer("oHuman", "我的会员积分不见了"), "已为您转接人工客服，编号：TS-20261122-0001")
 	sent := e.sent()
 	if len(sent) != 2 || !strings.Contains(bot.PlainText(sent[1].Content), "talk to a person") || sent[1].ThreadRef == "" {
 		t.Fatalf("human conversation posts %+v", sent)
