@@ -19,9 +19,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -172,7 +174,17 @@ func sharedCluster(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	srv, err := localpg.Start(ctx, localpg.Config{Dir: dir, Database: "postgres", Ephemeral: true})
+	// On a loaded machine a running cluster may not answer the quick
+	// liveness check in time, and Start then finds its port taken: try
+	// again rather than fail every test of the process.
+	var srv *localpg.Server
+	for attempt := 1; ; attempt++ {
+		srv, err = localpg.Start(ctx, localpg.Config{Dir: dir, Database: "postgres", Ephemeral: true})
+		if err == nil || attempt == 5 || !strings.Contains(err.Error(), "already listening") {
+			break
+		}
+		time.Sleep(time.Duration(attempt) * time.Second)
+	}
 	if err != nil {
 		return "", err
 	}
