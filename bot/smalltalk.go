@@ -23,17 +23,6 @@ const (
 // complaint) but answer it the same way when it is not theirs.
 func SmallTalk(text string) (Reply, bool) { return smallTalk(text) }
 
-// IsThanks reports whether a message only says thank you.
-func IsThanks(text string) bool {
-	t := strings.ToLower(strings.Trim(domain.FoldKeywords(text), " !~.,?。，、～？！…呀啊哦"))
-	for _, g := range thanks {
-		if t == g {
-			return true
-		}
-	}
-	return false
-}
-
 // smallTalk answers a message that is only a greeting or thanks.
 func smallTalk(text string) (Reply, bool) {
 	t := strings.ToLower(strings.Trim(domain.FoldKeywords(text), " !~.,?。，、～？！…呀啊哦"))
@@ -41,17 +30,24 @@ func smallTalk(text string) (Reply, bool) {
 		return Reply{}, false
 	}
 	for _, g := range greetings {
-		if t == g {
+		if t == domain.FoldKeywords(g) {
 			return Text(greetingReply), true
 		}
 	}
 	for _, g := range thanks {
-		if t == g {
+		if t == domain.FoldKeywords(g) {
 			return Text(thanksReply), true
 		}
 	}
 	return Reply{}, false
 }
 
-// ThanksWords are the messages small talk answers as thanks.
-func ThanksWords() []string { return append([]string(nil), thanks...) }
+// ThanksWords are the messages small talk answers as thanks, folded as
+// keyword matching folds customer text (好的，谢谢 is 好的,谢谢).
+func ThanksWords() []string {
+	out := make([]string, len(thanks))
+	for i, w := range thanks {
+		out[i] = domain.FoldKeywords(w)
+	}
+	return out
+}

@@ -362,6 +362,8 @@ func TestThanksAndLateFollowUps(t *testing.T) {
 	must(t, ans, "不客气")
 	th := only(t, e.sent(), "thanks in the thread")
 	must(t, bot.PlainText(th.Content), "謝謝")
+	must(t, e.customer(cust, "好的，谢谢"), "不客气")
+	only(t, e.sent(), "thanks again in the thread")
 	// "No" to the reopen offer.
 	e.customer(cust, "还是有点问题")
 	e.sent()
