@@ -19,7 +19,7 @@ import (
 // customer menu and the WeChat custom menu are assembled from it. db is
 // the store they work on: the pool, or a transaction for a dry run.
 func (a *app) features(db *store.DB, events *handlers.Events) []bot.Feature {
-	desk := complaints.New(db, a.clock, a.channels, a.log, events)
+	desk := a.complaintDesk(db, events)
 	events.HandleOpenCase(desk.OpenCase)
 	return []bot.Feature{
 		{
@@ -94,4 +94,11 @@ func (a *app) wireIngest(events *handlers.Events) {
 	a.handle("POST /ingest/orders", in)
 	a.handle("POST /ingest/traffic", in)
 	a.log.Info("Shop data intake on", "paths", "/ingest/orders /ingest/traffic")
+}
+
+// complaintDesk is the complaint desk with its configuration.
+func (a *app) complaintDesk(db *store.DB, events *handlers.Events) *complaints.Complaints {
+	desk := complaints.New(db, a.clock, a.channels, a.log, events)
+	desk.DailyLimit = a.cfg.ComplaintsPerDay
+	return desk
 }
