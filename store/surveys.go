@@ -160,10 +160,7 @@ func (db *DB) SweepSurveys(ctx context.Context, at time.Time, batch int, work Su
 			if err != nil {
 				return err
 			}
-			if err := saveSurveys(ctx, tx.x, due, at); err != nil {
-				return err
-			}
-			if err := setPendings(ctx, tx.x, qs); err != nil {
+			if err := saveSweep(ctx, tx.x, due, qs, at); err != nil {
 				return err
 			}
 			return enqueue(ctx, tx.x, msgs)
@@ -209,6 +206,55 @@ func saveSurveys(ctx context.Context, ext sqlx.ExtContext, ss []domain.Survey, a
 	if len(ss) == 0 {
 		return nil
 	}
+	doc, err := surveyDoc(ss)
+	if err != nil {
+		return err
+	}
+	const q = `UPDATE surveys s SET state = u.state, skip_reason = u.skip_reason, sent_at = u.sent_at, via = u.via,
+			reminded_at = u.reminded_at, expires_at = u.expires_at, answered_at = u.answered_at, score = u.score,
+			comment = u.comment, followup = u.followup, next_at = u.next_at,
+			decided_at = CASE WHEN u.decided THEN coalesce(s.decided_at, $2) END
+		FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, state text, skip_reason text, sent_at timestamptz, via text,
+			reminded_at timestamptz, expires_at timestamptz, answered_at timestamptz, score smallint, comment text,
+			followup text, next_at timestamptz, decided boolean)
+		WHERE s.id = u.id`
+	_, err = ext.ExecContext(ctx, q, doc, at)
+	return wrap("save surveys", err)
+}
+
+// saveSweep is saveSurveys and SetPending for a batch of the survey job in
+// one statement: one round trip, however many surveys and questions.
+func saveSweep(ctx context.Context, ext sqlx.ExtContext, ss []domain.Survey, qs []domain.PendingQuestion, at time.Time) error {
+	doc, err := surveyDoc(ss)
+	if err != nil {
+		return err
+	}
+	platforms, users, topics, data, expires := pendingArrays(qs)
+	const q = `WITH u AS (
+			UPDATE surveys s SET state = u.state, skip_reason = u.skip_reason, sent_at = u.sent_at, via = u.via,
+				reminded_at = u.reminded_at, expires_at = u.expires_at, answered_at = u.answered_at, score = u.score,
+				comment = u.comment, followup = u.followup, next_at = u.next_at,
+				decided_at = CASE WHEN u.decided THEN coalesce(s.decided_at, $2) END
+			FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, state text, skip_reason text, sent_at timestamptz, via text,
+				reminded_at timestamptz, expires_at timestamptz, answered_at timestamptz, score smallint, comment text,
+				followup text, next_at timestamptz, decided boolean)
+			WHERE s.id = u.id
+			RETURNING 1
+		), p AS (
+			INSERT INTO conversations (platform, user_id, topic, data, expires_at, asked_at, updated_at)
+			SELECT p, u, t, d, e, clock_timestamp(), now()
+			FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) AS x(p, u, t, d, e)
+			ON CONFLICT (platform, user_id, topic) DO UPDATE SET data = EXCLUDED.data,
+				expires_at = EXCLUDED.expires_at, asked_at = EXCLUDED.asked_at, updated_at = now()
+			RETURNING 1
+		)
+		SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM p)`
+	_, err = ext.ExecContext(ctx, q, doc, at, pq.Array(platforms), pq.Array(users), pq.Array(topics), pq.Array(data), pq.Array(expires))
+	return wrap("save survey batch", err)
+}
+
+// surveyDoc is surveys' changeable columns as one JSON array.
+func surveyDoc(ss []domain.Survey) (string, error) {
 	rows := make([]surveySave, len(ss))
 	for i, s := range ss {
 		r := surveySave{ID: s.ID, State: string(s.State), SkipReason: string(s.SkipReason), SentAt: ptime(s.SentAt),
@@ -223,30 +269,18 @@ func saveSurveys(ctx context.Context, ext sqlx.ExtContext, ss []domain.Survey, a
 	}
 	doc, err := json.Marshal(rows)
 	if err != nil {
-		return fmt.Errorf("store: save surveys: %w", err)
+		return "", fmt.Errorf("store: save surveys: %w", err)
 	}
-	const q = `UPDATE surveys s SET state = u.state, skip_reason = u.skip_reason, sent_at = u.sent_at, via = u.via,
-			reminded_at = u.reminded_at, expires_at = u.expires_at, answered_at = u.answered_at, score = u.score,
-			comment = u.comment, followup = u.followup, next_at = u.next_at,
-			decided_at = CASE WHEN u.decided THEN coalesce(s.decided_at, $2) END
-		FROM jsonb_to_recordset($1::jsonb) AS u(id bigint, state text, skip_reason text, sent_at timestamptz, via text,
-			reminded_at timestamptz, expires_at timestamptz, answered_at timestamptz, score smallint, comment text,
-			followup text, next_at timestamptz, decided boolean)
-		WHERE s.id = u.id`
-	_, err = ext.ExecContext(ctx, q, string(doc), at)
-	return wrap("save surveys", err)
+	return string(doc), nil
 }
 
-// setPendings remembers many questions in one statement (see SetPending).
-func setPendings(ctx context.Context, ext sqlx.ExtContext, qs []domain.PendingQuestion) error {
-	if len(qs) == 0 {
-		return nil
-	}
-	var platforms, users, topics, data, expires []string
+// pendingArrays turns questions into the columns of a bulk upsert; of two
+// for one person and topic the last wins, as with SetPending.
+func pendingArrays(qs []domain.PendingQuestion) (platforms, users, topics, data, expires []string) {
 	seen := map[[3]string]int{}
 	for _, q := range qs {
 		k := [3]string{string(q.Platform), q.UserID, q.Topic}
-		if i, dup := seen[k]; dup { // the last one wins, as with SetPending
+		if i, dup := seen[k]; dup {
 			data[i], expires[i] = q.Data, q.ExpiresAt.UTC().Format(time.RFC3339Nano)
 			continue
 		}
@@ -254,13 +288,7 @@ func setPendings(ctx context.Context, ext sqlx.ExtContext, qs []domain.PendingQu
 		platforms, users, topics = append(platforms, string(q.Platform)), append(users, q.UserID), append(topics, q.Topic)
 		data, expires = append(data, q.Data), append(expires, q.ExpiresAt.UTC().Format(time.RFC3339Nano))
 	}
-	const q = `INSERT INTO conversations (platform, user_id, topic, data, expires_at, asked_at, updated_at)
-		SELECT p, u, t, d, e, clock_timestamp(), now()
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[]) AS x(p, u, t, d, e)
-		ON CONFLICT (platform, user_id, topic) DO UPDATE SET data = EXCLUDED.data,
-			expires_at = EXCLUDED.expires_at, asked_at = EXCLUDED.asked_at, updated_at = now()`
-	_, err := ext.ExecContext(ctx, q, pq.Array(platforms), pq.Array(users), pq.Array(topics), pq.Array(data), pq.Array(expires))
-	return wrap("set pending questions", err)
+	return
 }
 
 // UpdateSurvey changes a survey under its row lock: fn gets it, changes it

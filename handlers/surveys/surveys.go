@@ -58,7 +58,7 @@ const (
 // New returns the survey feature and subscribes it to the events that
 // schedule surveys.
 func New(st *store.DB, clock handlers.Clock, ch handlers.Channels, log *slog.Logger, ev *handlers.Events, template bool) *Surveys {
-	h := &Surveys{Store: st, Clock: clock, Channels: ch, Log: log, Events: ev, Template: template, Batch: 1000}
+	h := &Surveys{Store: st, Clock: clock, Channels: ch, Log: log, Events: ev, Template: template, Batch: 2000}
 	if ev != nil {
 		ev.OnOrder(h.onOrder)
 		ev.OnComplaintResolved(h.onComplaintResolved)
