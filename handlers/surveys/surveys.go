@@ -1,13 +1,3 @@
-// Package surveys asks customers on WeChat how satisfied they are (1–5)
-// after an order is completed and after a complaint is resolved, inside
-// WeChat's rules; turns every score below 4 into a follow-up case on the
-// complaint desk; lists the customers who earn the benefit; and reports.
-//
-// Surveys are scheduled by events (handlers.Events: an accepted
-// order.completed, a resolved complaint) in the emitter's transaction and
-// sent by the survey-send job, which reads only the surveys due (a partial
-// index on surveys.next_at). The follow-up case is opened through
-// handlers.Events.OpenCase, so this package never calls the desk.
 package surveys
 
 import (
