@@ -258,9 +258,10 @@ func (r campaignItemRow) domain() domain.CampaignItem {
 }
 
 // CreateCampaign stores a campaign with its items (their due times set)
-// and the messages announcing it, in one transaction. A second active
+// and the messages announce returns for it (with its ID), in one
+// transaction. A second active
 // campaign of the same name is ErrConflict.
-func (db *DB) CreateCampaign(ctx context.Context, c domain.Campaign, msgs []domain.Outgoing) (domain.Campaign, error) {
+func (db *DB) CreateCampaign(ctx context.Context, c domain.Campaign, announce func(c domain.Campaign) []domain.Outgoing) (domain.Campaign, error) {
 	err := db.InTx(ctx, func(tx *DB) error {
 		const q = `INSERT INTO campaigns (name, template, start_at, end_at, target, owner, notice, next_summary_at,
 				created_by, created_at)
@@ -282,7 +283,10 @@ func (db *DB) CreateCampaign(ctx context.Context, c domain.Campaign, msgs []doma
 			return err
 		}
 		c.Items = items
-		return enqueue(ctx, tx.x, msgs)
+		if announce == nil {
+			return nil
+		}
+		return enqueue(ctx, tx.x, announce(c))
 	})
 	return c, err
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/handlers"
+	"github.com/opsbot/opsbot/handlers/campaigns"
 	"github.com/opsbot/opsbot/handlers/complaints"
 	"github.com/opsbot/opsbot/handlers/shop"
 	"github.com/opsbot/opsbot/store"
@@ -26,6 +27,7 @@ func (a *app) features(db *store.DB, events *handlers.Events) []bot.Feature {
 		},
 		complaints.New(db, a.clock, a.channels, a.log, events).Feature(),
 		shop.New(db, a.clock, a.channels, a.log).Feature(),
+		campaigns.New(db, a.clock, a.channels, a.log).Feature(),
 	}
 }
 
