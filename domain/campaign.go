@@ -36,7 +36,7 @@ func ParseOffset(s string) (Offset, error) {
 		}
 	}
 	if s == "" || s == "0" || s == "-0" || s == "+0" {
-		return o, nil
+		return Offset{}, nil // the day itself, in any count
 	}
 	if s[0] != '-' && s[0] != '+' {
 		return Offset{}, Invalidf("%q is not an offset such as T-14, T+2 or T-3wd (working days)", cut(orig))
@@ -47,6 +47,9 @@ func ParseOffset(s string) (Offset, error) {
 	}
 	if s[0] == '-' {
 		n = -n
+	}
+	if n == 0 {
+		return Offset{}, nil
 	}
 	o.Days = n
 	return o, nil
