@@ -167,7 +167,7 @@ func (h *Campaigns) countdown(c domain.Campaign, now time.Time) string {
 	switch {
 	case now.Before(c.Start):
 		days := int(domain.Midnight(c.Start, h.Clock.Loc).Sub(domain.Midnight(now, h.Clock.Loc)).Hours()/24 + 0.5)
-		return fmt.Sprintf("starts %s (T-%d)", h.Clock.Format(c.Start), days)
+		return fmt.Sprintf("starts %s, T-%d", h.Clock.Format(c.Start), days)
 	case now.Before(c.End):
 		return "running until " + h.Clock.Format(c.End)
 	}

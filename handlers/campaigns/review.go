@@ -60,6 +60,9 @@ func compare(ctx context.Context, st totalsStore, c domain.Campaign, at time.Tim
 	if at.Before(end) {
 		end = at
 	}
+	if end.Before(c.Start) {
+		end = c.Start
+	}
 	p := domain.Period{From: c.Start, To: end, Kind: "range", Label: "campaign"}
 	during, err := st.ShopTotals(ctx, p, at)
 	if err != nil {
@@ -177,9 +180,6 @@ func (h *Campaigns) review(ctx context.Context, req *bot.Request) (bot.Reply, er
 			return bot.Reply{}, err
 		}
 		return bot.Reply{Content: ct}, nil
-	}
-	if now.Before(c.End) {
-		return bot.Reply{}, bot.Errorf("%s is still running until %s; complete its review after it ends.", c.Name, h.Clock.Format(c.End))
 	}
 	if c.Owner != req.UserID && req.Role < domain.RoleManager {
 		return bot.Reply{}, bot.Errorf("The review of %s is %s's to complete (or a manager's).", c.Name, handlers.StaffMention(c.Owner))
