@@ -637,9 +637,11 @@ func (db *DB) PostNoticeTally(ctx context.Context, id int64, msgs []domain.Outgo
 // customer who opted in and still follows the account, in one statement
 // (the rows never travel through Go), as one broadcast batch whose
 // messages are only counted when a customer cannot be reached. It records
-// the notice as sent and returns how many were enqueued. Each customer
-// gets it once however often this runs (dedupe key per campaign and
-// customer).
+// the notice as sent and returns how many were enqueued. Called from the
+// reminder job's transaction, which also marks the notice item done, it
+// runs once per campaign however many replicas run the job: the item's
+// row lock and state are the claim, so the 100,000 rows need no dedupe
+// keys of their own.
 func (db *DB) EnqueueCampaignNotice(ctx context.Context, c domain.Campaign, content domain.Content, template string, at time.Time) (int, error) {
 	doc, err := json.Marshal(content)
 	if err != nil {
@@ -647,20 +649,25 @@ func (db *DB) EnqueueCampaignNotice(ctx context.Context, c domain.Campaign, cont
 	}
 	var n int
 	err = db.InTx(ctx, func(tx *DB) error {
-		const q = `INSERT INTO outbox (platform, kind, recipient, template, content, dedupe_key, purpose, batch)
-			SELECT $1, 'post', o.openid, $2, $3::jsonb, $4 || o.openid, $5, $6
+		var sent bool
+		if err := tx.x.GetContext(ctx, &sent, `SELECT notice_sent_at IS NOT NULL FROM campaigns WHERE id = $1 FOR UPDATE`, c.ID); err != nil {
+			return wrap("campaign notice", err)
+		}
+		if sent {
+			return nil
+		}
+		const q = `INSERT INTO outbox (platform, kind, recipient, template, content, purpose, batch)
+			SELECT $1, 'post', o.openid, $2, $3::jsonb, $4, $5
 			FROM campaign_optins o JOIN wechat_followers f ON f.openid = o.openid
-			WHERE o.opted_out_at IS NULL AND f.subscribed
-			ORDER BY o.openid
-			ON CONFLICT (dedupe_key) DO NOTHING`
+			WHERE o.opted_out_at IS NULL AND f.subscribed`
 		res, err := tx.x.ExecContext(ctx, q, domain.PlatformWeChat, template, string(doc),
-			c.Batch()+":", domain.PurposeCampaign, c.Batch())
+			domain.PurposeCampaign, c.Batch())
 		if err != nil {
 			return wrap("campaign notice", err)
 		}
 		k, _ := res.RowsAffected()
 		n = int(k)
-		_, err = tx.x.ExecContext(ctx, `UPDATE campaigns SET notice_sent_at = $2, notice_queued = notice_queued + $3
+		_, err = tx.x.ExecContext(ctx, `UPDATE campaigns SET notice_sent_at = $2, notice_queued = $3
 			WHERE id = $1`, c.ID, at, n)
 		return wrap("campaign notice sent", err)
 	})
