@@ -55,8 +55,8 @@ func TestDueDatesOnTheBusinessCalendar(t *testing.T) {
 		{Offset{Days: -14}, false, "2026-11-27"}, // Saturday 11-28 → Friday
 		{Offset{Days: -30}, false, "2026-11-12"},
 		{Offset{Days: -1}, false, "2026-12-11"},
-		{Offset{Days: 2}, false, "2026-12-14"},                // Monday after a Saturday sale
-		{Offset{Days: 1}, false, "2026-12-11"},                // Sunday → Friday
+		{Offset{Days: 2}, false, "2026-12-14"},                 // Monday after a Saturday sale
+		{Offset{Days: 1}, false, "2026-12-11"},                 // Sunday → Friday
 		{Offset{Days: -3, Working: true}, false, "2026-12-09"}, // from Saturday: Fri, Thu, Wed
 		{Offset{Days: -1}, true, "2026-12-11"},
 	}

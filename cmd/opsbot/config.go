@@ -64,6 +64,10 @@ type WeChatConfig struct {
 	// "kind=TEMPLATE_ID,kind2=TEMPLATE_ID2"), used outside the 48-hour
 	// window.
 	Templates map[string]string
+	// Subscriptions maps notice kinds to subscription-notice templates
+	// (WECHAT_SUBSCRIBE_TEMPLATES, "campaign=TEMPLATE_ID[/field]"): how a
+	// campaign notice reaches opted-in customers outside the window.
+	Subscriptions map[string]string
 }
 
 // Enabled reports whether Slack credentials are configured.
@@ -220,6 +224,18 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			c.WeChat.Templates[kind] = id
 		}
 	}
+	if v := get("WECHAT_SUBSCRIBE_TEMPLATES", ""); v != "" {
+		c.WeChat.Subscriptions = map[string]string{}
+		for _, pair := range strings.Split(v, ",") {
+			kind, id, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			kind, id = strings.TrimSpace(kind), strings.TrimSpace(id)
+			if !ok || kind == "" || id == "" || strings.ContainsAny(id, " \t") || strings.HasPrefix(id, "/") {
+				bad("WECHAT_SUBSCRIBE_TEMPLATES", "comma-separated kind=TEMPLATE_ID[/field] pairs such as campaign=Abc123/thing1", v)
+				break
+			}
+			c.WeChat.Subscriptions[kind] = id
+		}
+	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
@@ -291,7 +307,7 @@ func (c Config) LogValue() slog.Value {
 			slog.String("token", mask(c.WeChat.Token)),
 			slog.String("encoding_aes_key", mask(c.WeChat.EncodingAESKey)),
 			slog.String("api_url", c.WeChat.APIURL),
-			slog.Any("templates", c.WeChat.Templates)),
+			slog.Any("templates", c.WeChat.Templates), slog.Any("subscription_templates", c.WeChat.Subscriptions)),
 	)
 }
 

@@ -48,16 +48,17 @@ func (a *app) wireWeChat(ctx context.Context) error {
 	a.handle("POST /wechat", ad)
 	a.drains = append(a.drains, ad.Wait)
 	a.disp.Senders[domain.PlatformWeChat] = wechat.NewSender(oa, a.db, wechat.SenderOptions{
-		Templates: c.Templates,
-		Agents:    a.channels.Complaints,
-		Log:       a.log.With("adapter", "wechat"),
+		Templates:     c.Templates,
+		Subscriptions: c.Subscriptions,
+		Agents:        a.channels.Complaints,
+		Log:           a.log.With("adapter", "wechat"),
 	})
 	mode := "plaintext"
 	if c.EncodingAESKey != "" {
 		mode = "compatible or safe"
 	}
 	a.log.Info("WeChat Official Account adapter on", "path", "/wechat", "message_mode", mode,
-		"templates", len(c.Templates))
+		"templates", len(c.Templates), "subscription_templates", len(c.Subscriptions))
 	return nil
 }
 
