@@ -197,7 +197,7 @@ func (h *Campaigns) create(ctx context.Context, in domain.CampaignCommand, by st
 		return domain.Campaign{}, false, err
 	}
 	c := domain.Campaign{Name: in.Name, Template: t.Name, Start: in.Start, End: in.End, Target: in.Target,
-		Owner: in.Owner, CreatedBy: by, CreatedAt: h.Clock.Time()}
+		Owner: in.Owner, State: domain.CampaignActive, CreatedBy: by, CreatedAt: h.Clock.Time()}
 	if c.Owner == "" {
 		c.Owner = by
 	}
