@@ -83,6 +83,21 @@ func (db *DB) CampaignTemplates(ctx context.Context) ([]domain.CampaignTemplate,
 	return out, nil
 }
 
+// RepeatingTemplates returns the templates that are weekly routines,
+// without their items.
+func (db *DB) RepeatingTemplates(ctx context.Context) ([]domain.CampaignTemplate, error) {
+	const q = `SELECT ` + templateCols + ` FROM campaign_templates WHERE repeat_weekday IS NOT NULL ORDER BY name`
+	var rows []templateRow
+	if err := db.x.SelectContext(ctx, &rows, q); err != nil {
+		return nil, wrap("repeating templates", err)
+	}
+	out := make([]domain.CampaignTemplate, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
 // CampaignTemplate returns one template with its items, or ErrNotFound.
 func (db *DB) CampaignTemplate(ctx context.Context, name string) (domain.CampaignTemplate, error) {
 	const q = `SELECT ` + templateCols + ` FROM campaign_templates WHERE name = $1`
@@ -565,6 +580,12 @@ func (db *DB) SweepCampaignItems(ctx context.Context, at time.Time, batch int,
 func (db *DB) SweepCampaignSummaries(ctx context.Context, at time.Time,
 	handle func(c domain.Campaign) (next time.Time, msgs []domain.Outgoing)) (int, error) {
 	total := 0
+	// Most runs have no summary due: one indexed look first, no transaction.
+	var pending bool
+	const peek = `SELECT EXISTS (SELECT 1 FROM campaigns WHERE next_summary_at IS NOT NULL AND next_summary_at <= $1)`
+	if err := db.x.GetContext(ctx, &pending, peek, at); err != nil || !pending {
+		return 0, wrap("sweep campaign summaries", err)
+	}
 	for {
 		done := false
 		err := db.InTx(ctx, func(tx *DB) error {

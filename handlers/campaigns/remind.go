@@ -192,7 +192,7 @@ func (h *Campaigns) tallies(ctx context.Context) error {
 // routines creates the campaigns of weekly routines for the next weeks,
 // once each (a unique index on template and start backs the check).
 func (h *Campaigns) routines(ctx context.Context, at time.Time) error {
-	ts, err := h.Store.CampaignTemplates(ctx)
+	ts, err := h.Store.RepeatingTemplates(ctx)
 	if err != nil {
 		return err
 	}
