@@ -334,3 +334,70 @@ func dms(msgs []domain.OutboxItem) []domain.OutboxItem {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestPaceAndReviewFromOrders(t *testing.T) {
+	e := newEnv(t)
+	e.staff(owner, "campaign new 双12 2026-12-12 10:00 template=major target=100000")
+	var evs []domain.OrderEvent
+	for i := 0; i < 4; i++ { // ¥10,000 each during the campaign
+		evs = append(evs, domain.OrderEvent{ID: "e" + itoa(int64(i)), Type: domain.OrderPaid, OrderID: "o" + itoa(int64(i)),
+			CustomerID: "c" + itoa(int64(i)), Total: 1000000, OccurredAt: time.Date(2026, 12, 12, 11+i, 0, 0, 0, shanghai)})
+	}
+	// A week before, the same hours: ¥4,000 in all, so ¥1,000 a week over 4 weeks.
+	evs = append(evs, domain.OrderEvent{ID: "old", Type: domain.OrderPaid, OrderID: "old", CustomerID: "c9",
+		Total: 400000, OccurredAt: time.Date(2026, 12, 5, 12, 0, 0, 0, shanghai)})
+	if _, err := e.db.IngestOrderEvents(e.ctx, evs, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	e.set("2026-12-12 16:00")
+	got := e.staff(owner, "campaign pace 双12")
+	for _, want := range []string{"¥40,000.00", "40.0%", "Below plan"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("pace lacks %q:\n%s", want, got)
+		}
+	}
+	msgs := e.remind("2026-12-14 09:00")
+	var review string
+	for _, m := range msgs {
+		if m.To == chanC && strings.Contains(m.Content.Title, "Review") {
+			review = bot.PlainText(m.Content)
+		}
+	}
+	for _, want := range []string{"¥40,000.00 of ¥100,000.00 (40.0%)", "GMV: ¥40,000.00 vs ¥1,000.00", "Satisfaction", "Items finished late"} {
+		if !strings.Contains(review, want) {
+			t.Errorf("review lacks %q:\n%s", want, review)
+		}
+	}
+	if again := e.remind("2026-12-14 09:05"); len(again) != 0 {
+		t.Errorf("the review was posted again: %+v", again)
+	}
+	if got := e.staff(agent, "campaign review 双12 结论"); !strings.Contains(got, "owner") && !strings.Contains(got, "manager") {
+		t.Errorf("someone else completed the review: %s", got)
+	}
+	if got := e.staff(owner, "campaign review 双12 流量不足，下次提前投放。"); !strings.Contains(got, "completed") || !strings.Contains(got, "流量不足") {
+		t.Errorf("review: %s", got)
+	}
+}
+
+func TestNewCampaignForm(t *testing.T) {
+	e := newEnv(t)
+	rep := e.r.Handle(e.ctx, bot.Message{Platform: domain.PlatformSlack, UserID: owner, Text: "campaign new"})
+	if rep.Modal == nil || rep.Modal.CallbackID != campaigns.ActionNew {
+		t.Fatalf("no form: %+v", rep)
+	}
+	submit := func(form map[string]string) bot.Reply {
+		return e.r.Handle(e.ctx, bot.Message{Platform: domain.PlatformSlack, UserID: owner,
+			Action: &bot.Action{ID: campaigns.ActionNew, Form: form}})
+	}
+	if rep := submit(map[string]string{"name": "双12", "start": "12月12日", "template": "major"}); rep.Errors["start"] == "" {
+		t.Errorf("a bad start was accepted: %+v", rep)
+	}
+	rep = submit(map[string]string{"name": "双12", "start": "2026-12-12 10:00", "template": "major", "target": "1000万"})
+	if !strings.Contains(bot.PlainText(rep.Content), "2026-11-27") {
+		t.Fatalf("form: %s", bot.PlainText(rep.Content))
+	}
+	c, err := e.db.Campaign(e.ctx, "双12")
+	if err != nil || c.Target != 1000*10000*100 || c.Owner != owner {
+		t.Fatalf("campaign from the form: %+v, %v", c, err)
+	}
+}
