@@ -3,7 +3,6 @@ package campaigns
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/opsbot/opsbot/domain"
@@ -172,15 +171,4 @@ func (h *Campaigns) countdown(c domain.Campaign, now time.Time) string {
 		return "running until " + h.Clock.Format(c.End)
 	}
 	return "ended " + h.Clock.Format(c.End)
-}
-
-// lines joins non-empty strings with newlines.
-func lines(ss ...string) string {
-	var out []string
-	for _, s := range ss {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return strings.Join(out, "\n")
 }
