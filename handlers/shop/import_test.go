@@ -1,6 +1,7 @@
 package shop_test
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,9 @@ func TestDemo(t *testing.T) {
 	if day(11) < 3*day(4) {
 		t.Errorf("no 双11 peak: 11-11 %v vs 11-04 %v", day(11), day(4))
 	}
+	handComputedDay(t, e, time.Date(2026, 11, 20, 0, 0, 0, 0, shanghai), now)
+	handComputedDay(t, e, time.Date(2026, 11, 11, 0, 0, 0, 0, shanghai), now)
+
 	states := e.count(`SELECT count(DISTINCT state) FROM complaints`)
 	if states < 3 {
 		t.Errorf("complaints in %d states", states)
@@ -108,6 +112,7 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, q := range []string{`SELECT count(*) FROM orders WHERE demo`, `SELECT count(*) FROM traffic`,
+		`SELECT count(*) FROM customers WHERE demo`,
 		`SELECT count(*) FROM complaints`, `SELECT count(*) FROM wechat_followers`} {
 		if n := e.count(q); n != 0 {
 			t.Errorf("%s = %d after --remove", q, n)
@@ -115,5 +120,70 @@ func TestDemo(t *testing.T) {
 	}
 	if n := e.count(`SELECT count(*) FROM orders`); n != 1 {
 		t.Errorf("remove took real orders: %d left", n)
+	}
+}
+
+// handComputedDay checks the metrics of one demo day against figures
+// computed here, in Go, from the rows themselves.
+func handComputedDay(t *testing.T, e *env, day, now time.Time) {
+	t.Helper()
+	from, to := day, day.AddDate(0, 0, 1)
+	rows, err := e.db.SQL().Query(`SELECT customer_id, total, paid_at, refunded_at FROM orders WHERE paid_at IS NOT NULL`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var gmv, orders, refunded int64
+	paying, before := map[string]bool{}, map[string]bool{}
+	for rows.Next() {
+		var cust string
+		var total int64
+		var paid time.Time
+		var ref *time.Time
+		if err := rows.Scan(&cust, &total, &paid, &ref); err != nil {
+			t.Fatal(err)
+		}
+		if paid.Before(from) {
+			before[cust] = true
+		}
+		if paid.Before(from) || !paid.Before(to) {
+			continue
+		}
+		gmv += total
+		orders++
+		paying[cust] = true
+		if ref != nil && !ref.Before(from) && ref.Before(to) {
+			refunded++
+		}
+	}
+	var repeat int64
+	for c := range paying {
+		if before[c] {
+			repeat++
+		}
+	}
+	var uv, active int64
+	if err := e.db.SQL().QueryRow(`SELECT uv, active_users FROM traffic WHERE day = $1 AND channel = ''`,
+		day.Format("2006-01-02")).Scan(&uv, &active); err != nil {
+		t.Fatal(err)
+	}
+	tot, err := e.db.ShopTotals(e.ctx, domain.Day(day, shanghai), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := tot.Figures()
+	n := float64(len(paying))
+	want := map[string]float64{
+		"gmv": float64(gmv), "orders": float64(orders), "paying_customers": n, "aov": float64(gmv) / n,
+		"conversion": n / float64(uv), "refund_rate": float64(refunded) / float64(orders),
+		"repurchase_rate": float64(repeat) / float64(active), "uv": float64(uv), "active_users": float64(active),
+	}
+	if orders == 0 || repeat == 0 {
+		t.Fatalf("%s: a demo day with %d orders and %d repeat buyers proves little", day.Format("2006-01-02"), orders, repeat)
+	}
+	for name, w := range want {
+		if got := f[name]; !got.OK || math.Abs(got.V-w) > 1e-9*math.Max(1, math.Abs(w)) {
+			t.Errorf("%s %s = %+v, hand computation %v", day.Format("2006-01-02"), name, got, w)
+		}
 	}
 }

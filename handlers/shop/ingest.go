@@ -157,33 +157,15 @@ func ParseEvents(body []byte) (evs []domain.OrderEvent, idx []int, rejected []Re
 // strictStrings decodes an event whose fields must all be strings, with
 // an error naming the field that is not.
 func strictStrings(raw json.RawMessage, r *domain.RawOrderEvent) error {
-	var m map[string]any
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	if err := d.Decode(&m); err != nil {
-		return errors.New("not a JSON object")
+	err := json.Unmarshal(raw, r)
+	var te *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Errorf("%s: must be a string (totals too: \"129.90\")", te.Field)
 	}
-	get := func(k string) (string, error) {
-		switch v := m[k].(type) {
-		case nil:
-			return "", nil
-		case string:
-			return v, nil
-		default:
-			return "", fmt.Errorf("%s: must be a string (totals too: \"129.90\")", k)
-		}
-	}
-	var err error
-	for _, f := range []struct {
-		k   string
-		dst *string
-	}{{"id", &r.ID}, {"type", &r.Type}, {"order_id", &r.OrderID}, {"customer_id", &r.CustomerID},
-		{"wechat_openid", &r.WeChatOpenID}, {"total", &r.Total}, {"channel", &r.Channel}, {"occurred_at", &r.OccurredAt}} {
-		if *f.dst, err = get(f.k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return errors.New("not a JSON object")
 }
 
 func (in *Ingest) orders(ctx context.Context, body []byte) (Result, int, error) {
