@@ -401,3 +401,39 @@ func TestNewCampaignForm(t *testing.T) {
 		t.Fatalf("campaign from the form: %+v, %v", c, err)
 	}
 }
+
+// Replicas running the job at the same moment send each reminder once.
+func TestRemindersOnceAcrossConcurrentRuns(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{"双11", "双12", "年货节"} {
+		if got := e.staff(owner, "campaign new "+name+" 2026-12-12 10:00 template=major"); !strings.Contains(got, "Created") {
+			t.Fatalf("campaign new %s: %s", name, got)
+		}
+	}
+	at := e.set("2026-11-25 09:00")
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- e.h.Remind(e.ctx, at)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var reminders int
+	if err := e.db.SQL().QueryRowContext(e.ctx, `SELECT count(*) FROM outbox WHERE kind = 'dm'
+		AND content->>'title' LIKE '%is due%'`).Scan(&reminders); err != nil {
+		t.Fatal(err)
+	}
+	// Seven T-14 items per campaign are reminded two working days ahead.
+	if reminders != 3*7 {
+		t.Fatalf("%d reminders after 4 concurrent runs, want %d", reminders, 3*7)
+	}
+}
