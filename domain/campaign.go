@@ -287,8 +287,9 @@ func (c Campaign) SummaryUntil(loc *time.Location) time.Time {
 	return LastDay(c.Start, c.End, loc).AddDate(0, 0, 3)
 }
 
-// NextSummaryAfter returns the morning of the next working day after t on
-// which the campaign still gets a summary, or zero.
+// NextSummaryAfter returns the next morning after t on which the campaign
+// gets a summary — working days, and every day the campaign runs (a
+// Saturday sale gets one) — or zero once its review day has passed.
 func (c Campaign) NextSummaryAfter(t time.Time, cal *Calendar) time.Time {
 	if c.State != CampaignActive {
 		return time.Time{}
@@ -299,8 +300,10 @@ func (c Campaign) NextSummaryAfter(t time.Time, cal *Calendar) time.Time {
 	for i := 0; i < 400 && !next.After(t); i++ {
 		next = next.AddDate(0, 0, 1)
 	}
+	first, last := Midnight(c.Start, loc), LastDay(c.Start, c.End, loc)
 	for i := 0; i < 30; i++ {
-		if w, _ := cal.IsWorkingDay(next); w {
+		running := !next.Before(first) && !next.After(last.Add(24*time.Hour-time.Nanosecond))
+		if w, _ := cal.IsWorkingDay(next); w || running {
 			break
 		}
 		next = next.AddDate(0, 0, 1)

@@ -228,3 +228,21 @@ func splitFields(s string) []string {
 	}
 	return out
 }
+
+func TestSummaryMornings(t *testing.T) {
+	loc := shanghai(t)
+	cal, _ := NewCalendar(loc, nil)
+	c := Campaign{State: CampaignActive, Start: time.Date(2026, 12, 12, 10, 0, 0, 0, loc), End: time.Date(2026, 12, 13, 0, 0, 0, 0, loc)}
+	for from, want := range map[string]string{
+		"2026-12-10 09:00": "2026-12-11 09:00", // Friday
+		"2026-12-11 09:00": "2026-12-12 09:00", // the sale's Saturday
+		"2026-12-12 09:00": "2026-12-14 09:00", // Sunday skipped: Monday, the review day
+		"2026-12-14 09:00": "",                 // after the review day: none
+	} {
+		at, _ := time.ParseInLocation("2006-01-02 15:04", from, loc)
+		got := c.NextSummaryAfter(at, cal)
+		if s := got.Format("2006-01-02 15:04"); (want == "" && !got.IsZero()) || (want != "" && s != want) {
+			t.Errorf("after %s: %v, want %q", from, got, want)
+		}
+	}
+}
