@@ -304,3 +304,24 @@ func TestCampaignEndToEnd(t *testing.T) {
 		t.Fatalf("review: %s", out)
 	}
 }
+
+// The terminal works too: a campaign made in `opsbot chat`, and a dry run
+// of campaign-remind at T-14's morning shows the reminders it would send
+// and writes nothing.
+func TestCampaignInTheTerminalAndDryRun(t *testing.T) {
+	t.Parallel()
+	getenv := testEnv(t, map[string]string{"OPSBOT_ADMINS": "boss"})
+	out := runOK(t, getenv, "campaign new 双12 2026-12-12 10:00 template=major target=1000万\n", "chat", "--as", "admin:boss")
+	if !strings.Contains(out, "2026-11-27") {
+		t.Fatalf("chat: %s", out)
+	}
+	at := time.Date(2026, 11, 27, 9, 0, 0, 0, time.FixedZone("CST", 8*3600)).Format(time.RFC3339)
+	out = runOK(t, getenv, "", "jobs", "run", "campaign-remind", "--at", at, "--dry-run")
+	if !strings.Contains(out, "dry run of campaign-remind") || !strings.Contains(out, "方案审批") || !strings.Contains(out, "nothing was written") {
+		t.Fatalf("dry run:\n%s", out)
+	}
+	again := runOK(t, getenv, "", "jobs", "run", "campaign-remind", "--at", at, "--dry-run")
+	if again != out {
+		t.Fatalf("a dry run wrote something: the second one differs:\n%s", again)
+	}
+}
