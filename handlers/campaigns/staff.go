@@ -298,8 +298,20 @@ func (h *Campaigns) assign(ctx context.Context, req *bot.Request) (bot.Reply, er
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return bot.Text(fmt.Sprintf("Item #%d (%s) of %s is now %s's; due %s.", it.ID, it.Title, c.Name,
-		handlers.StaffMention(user), h.dueText(it))), nil
+	msg := fmt.Sprintf("Item #%d (%s) of %s is now %s's; due %s.", it.ID, it.Title, c.Name,
+		handlers.StaffMention(user), h.dueText(it))
+	return bot.Text(msg + h.notStaff(ctx, user)), nil
+}
+
+// notStaff warns when someone given campaign work cannot use opsbot's
+// buttons and commands: they are not on the staff list.
+func (h *Campaigns) notStaff(ctx context.Context, user string) string {
+	role, err := h.Store.StaffRole(ctx, user)
+	if err != nil || role.IsStaff() {
+		return ""
+	}
+	return fmt.Sprintf(" Note: %s is not on the staff list, so their Done button will not work until an admin runs `staff add %s agent`.",
+		handlers.StaffMention(user), user)
 }
 
 func (h *Campaigns) doneCmd(ctx context.Context, req *bot.Request) (bot.Reply, error) {

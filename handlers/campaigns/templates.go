@@ -251,5 +251,6 @@ func (h *Campaigns) roleSet(ctx context.Context, req *bot.Request) (bot.Reply, e
 	if user == "" {
 		return bot.Text(fmt.Sprintf("Nobody fills %s now: its items go to the campaign's owner.", role)), nil
 	}
-	return bot.Text(fmt.Sprintf("%s fills %s for campaigns created from now on.", handlers.StaffMention(user), role)), nil
+	return bot.Text(fmt.Sprintf("%s fills %s for campaigns created from now on.", handlers.StaffMention(user), role) +
+		h.notStaff(ctx, user)), nil
 }
