@@ -463,9 +463,28 @@ func (db *DB) UpdateCampaign(ctx context.Context, key string, fn func(c *domain.
 		if c, err = tx.campaign(ctx, key, true); err != nil {
 			return err
 		}
+		wasDone := map[int64]bool{}
+		for _, it := range c.Items {
+			wasDone[it.ID] = it.Done()
+		}
 		msgs, err := fn(&c)
 		if err != nil {
 			return err
+		}
+		// Reminders of items just finished that are still waiting in the
+		// outbox are withdrawn (one being sent right now still goes).
+		var withdraw []string
+		for _, it := range c.Items {
+			if it.Done() && !wasDone[it.ID] {
+				withdraw = append(withdraw, "campaign-item:"+strconv.FormatInt(it.ID, 10)+":remind-%")
+			}
+		}
+		if len(withdraw) > 0 {
+			const d = `DELETE FROM outbox WHERE state = 'pending' AND attempts = 0
+				AND (locked_until IS NULL OR locked_until < now()) AND dedupe_key LIKE ANY ($1::text[])`
+			if _, err := tx.x.ExecContext(ctx, d, pq.Array(withdraw)); err != nil {
+				return wrap("withdraw reminders", err)
+			}
 		}
 		const q = `UPDATE campaigns SET name = $2, start_at = $3, end_at = $4, target = $5, owner = $6, state = $7,
 				notice = $8, notice_approved_by = $9, notice_approved_at = $10, next_summary_at = $11, review = $12,

@@ -437,3 +437,18 @@ func TestRemindersOnceAcrossConcurrentRuns(t *testing.T) {
 		t.Fatalf("%d reminders after 4 concurrent runs, want %d", reminders, 3*7)
 	}
 }
+
+// Done withdraws a reminder still waiting in the outbox.
+func TestDoneWithdrawsQueuedReminders(t *testing.T) {
+	e := newEnv(t)
+	e.staff(owner, "campaign new 双12 2026-12-12 10:00 template=major")
+	msgs := dms(e.remind("2026-11-10 09:00"))
+	if len(msgs) != 1 {
+		t.Fatalf("reminders: %+v", msgs)
+	}
+	c, _ := e.db.Campaign(e.ctx, "双12")
+	e.staff(owner, "campaign done "+itoa(c.Items[0].ID))
+	if _, err := e.db.Outbox(e.ctx, msgs[0].ID); err == nil {
+		t.Fatal("the queued reminder of a finished item is still in the outbox")
+	}
+}
