@@ -214,6 +214,12 @@ func TestRemindersOnceAndCancel(t *testing.T) {
 	if got := e.staff(owner, "campaign list"); !strings.Contains(got, "双12") {
 		t.Errorf("list: %s", got)
 	}
+	if got := e.staff(owner, "campaign assign 双12:4 "+agent); !strings.Contains(got, "页面设计") || !strings.Contains(got, agent) {
+		t.Errorf("assign by place: %s", got)
+	}
+	if got := e.staff(owner, "campaign assign 双12:4 "+owner); !strings.Contains(got, owner) {
+		t.Errorf("assign back: %s", got)
+	}
 	// T-30 (11-12): early reminder two working days before, on 11-10;
 	// the campaigns channel gets its morning summary.
 	msgs := dms(e.remind("2026-11-10 09:00"))
@@ -363,7 +369,7 @@ func TestPaceAndReviewFromOrders(t *testing.T) {
 			review = bot.PlainText(m.Content)
 		}
 	}
-	for _, want := range []string{"¥40,000.00 of ¥100,000.00 (40.0%)", "GMV: ¥40,000.00 vs ¥1,000.00", "Satisfaction", "Items finished late"} {
+	for _, want := range []string{"¥40,000.00 of ¥100,000.00 (40.0%)", "GMV: ¥40,000.00 vs ¥1,000.00", "Satisfaction", "Items finished late or still open"} {
 		if !strings.Contains(review, want) {
 			t.Errorf("review lacks %q:\n%s", want, review)
 		}

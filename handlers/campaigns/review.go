@@ -146,7 +146,7 @@ func (h *Campaigns) reviewDraft(ctx context.Context, st *store.DB, c domain.Camp
 		}
 	}
 	if len(late) > 0 {
-		ct.List = append(ct.List, "Items finished late:")
+		ct.List = append(ct.List, "Items finished late or still open:")
 		ct.List = append(ct.List, late...)
 	} else {
 		ct.List = append(ct.List, "Every item was finished on time.")

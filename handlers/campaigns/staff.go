@@ -34,11 +34,11 @@ func (h *Campaigns) Commands() []*bot.Command {
 			Description: "Show a campaign (by number or name) with its items, owners and due dates.",
 			Examples:    []string{"campaign show 双12", "campaign show 3"}, Run: h.show},
 		{Name: "campaign assign", Usage: "campaign assign <item> <user>", Role: domain.RoleAgent,
-			Description: "Give a checklist item to someone; they are told by DM.",
+			Description: "Give a checklist item (its number, or campaign:place such as 双12:3) to someone; they are told by DM.",
 			Examples:    []string{"campaign assign 12 @alice"}, Run: h.assign},
 		{Name: "campaign done", Usage: "campaign done <item>", Role: domain.RoleAgent,
 			Description: "Mark a checklist item finished (the Done button on reminders does the same); its pending reminders are cancelled.",
-			Examples:    []string{"campaign done 12"}, Run: h.doneCmd},
+			Examples:    []string{"campaign done 12", "campaign done 双12:3"}, Run: h.doneCmd},
 		{Name: "campaign cancel", Usage: "campaign cancel <id>", Role: domain.RoleAgent,
 			Description: "Cancel a campaign: no more reminders, summaries or notice.",
 			Examples:    []string{"campaign cancel 双12"}, Run: h.cancel},
@@ -249,8 +249,25 @@ func (h *Campaigns) show(ctx context.Context, req *bot.Request) (bot.Reply, erro
 	return bot.Reply{Content: h.card(c, h.Clock.Time())}, nil
 }
 
-// itemCampaign finds the campaign of the item named by s.
+// itemCampaign finds the item named by s — its number (12, #12) or its
+// place in a campaign's checklist (双12:3) — and its campaign.
 func (h *Campaigns) itemCampaign(ctx context.Context, s string) (int64, string, error) {
+	if key, pos, ok := strings.Cut(domain.FoldWidth(s), ":"); ok {
+		n, err := strconv.Atoi(pos)
+		if err != nil {
+			return 0, "", bot.Usagef("%q is not an item: write its number (12) or campaign:place (双12:3).", s)
+		}
+		c, err := h.Store.Campaign(ctx, key)
+		if err != nil {
+			return 0, "", h.notFound(key, err)
+		}
+		for _, it := range c.Items {
+			if it.Position == n {
+				return it.ID, strconv.FormatInt(c.ID, 10), nil
+			}
+		}
+		return 0, "", bot.Errorf("Campaign %s has no item %d; `campaign show %d` lists them.", c.Name, n, c.ID)
+	}
 	id, err := domain.ParseItemRef(s)
 	if err != nil {
 		return 0, "", bot.Usagef("%s", ruleMessage(err))
