@@ -359,8 +359,11 @@ func (it *CampaignItem) Schedule(start, end time.Time, cal *Calendar) bool {
 	old := it.Due
 	st := start.In(loc)
 	if auto {
+		// The owner is asked to approve the notice two working days ahead
+		// (if it is not approved by then); it goes out at the campaign's hour.
 		it.Due = at(d, st.Hour(), st.Minute())
-		it.RemindEarly, it.RemindDay = time.Time{}, time.Time{}
+		early, _ := cal.AddWorkingDays(d, -RemindWorkingDaysBefore)
+		it.RemindEarly, it.RemindDay = at(early, RemindHour, 0), time.Time{}
 	} else {
 		it.Due = at(d, ItemDueHour, 0)
 		early, _ := cal.AddWorkingDays(d, -RemindWorkingDaysBefore)
@@ -394,9 +397,16 @@ func (it *CampaignItem) DueAt(at time.Time) []ItemEvent {
 		return nil
 	}
 	if it.Action == ActionNotice {
-		if it.Acted.IsZero() && !at.Before(it.Due) {
+		switch {
+		case it.Acted.IsZero() && !at.Before(it.Due):
 			it.Acted = at
+			if it.EarlySent.IsZero() {
+				it.EarlySent = at
+			}
 			return []ItemEvent{EventAct}
+		case it.EarlySent.IsZero() && !it.RemindEarly.IsZero() && !at.Before(it.RemindEarly):
+			it.EarlySent = at
+			return []ItemEvent{EventRemindEarly}
 		}
 		return nil
 	}
@@ -440,10 +450,13 @@ func (it CampaignItem) NextCheck() time.Time {
 		return time.Time{}
 	}
 	if it.Action == ActionNotice {
-		if it.Acted.IsZero() {
-			return it.Due
+		if !it.Acted.IsZero() {
+			return time.Time{}
 		}
-		return time.Time{}
+		if it.EarlySent.IsZero() && !it.RemindEarly.IsZero() && it.RemindEarly.Before(it.Due) {
+			return it.RemindEarly
+		}
+		return it.Due
 	}
 	var next time.Time
 	consider := func(sent, when time.Time) {

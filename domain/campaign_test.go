@@ -81,6 +81,20 @@ func TestDueDatesOnTheBusinessCalendar(t *testing.T) {
 	if want := time.Date(2026, 12, 12, 10, 0, 0, 0, loc); !it.Due.Equal(want) {
 		t.Errorf("notice due %v, want %v", it.Due, want)
 	}
+	// Its owner is asked for approval two working days ahead, once; then
+	// it acts at its time, once.
+	if want := time.Date(2026, 12, 10, 9, 0, 0, 0, loc); !it.NextCheck().Equal(want) {
+		t.Errorf("notice first check %v, want %v", it.NextCheck(), want)
+	}
+	if evs := it.DueAt(time.Date(2026, 12, 10, 9, 0, 0, 0, loc)); len(evs) != 1 || evs[0] != EventRemindEarly {
+		t.Errorf("approval reminder: %v", evs)
+	}
+	if !it.NextCheck().Equal(it.Due) {
+		t.Errorf("after the approval reminder the next check is %v", it.NextCheck())
+	}
+	if evs := it.DueAt(it.Due); len(evs) != 1 || evs[0] != EventAct || !it.NextCheck().IsZero() {
+		t.Errorf("at its time: %v, next %v", evs, it.NextCheck())
+	}
 }
 
 func TestItemRemindersOnceThenEscalation(t *testing.T) {

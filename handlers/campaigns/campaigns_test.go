@@ -272,6 +272,16 @@ func TestNoticeNeedsTheOwnersApproval(t *testing.T) {
 	if got := e.staff(owner, "campaign notice 双12"); !strings.Contains(got, "满300减50") || !strings.Contains(got, "waiting") {
 		t.Errorf("notice show: %s", got)
 	}
+	// Two working days before T-1 the owner is asked to approve it.
+	var asked []string
+	for _, m := range dms(e.remind("2026-12-09 09:00")) {
+		if m.To == owner && strings.Contains(m.Content.Title, "Approve the customer notice") {
+			asked = append(asked, m.Content.Buttons[0].ActionID)
+		}
+	}
+	if len(asked) != 1 || asked[0] != campaigns.ActionApprove {
+		t.Errorf("approval requests: %v", asked)
+	}
 	if got := e.staff(owner, "campaign notice 双12 approve"); !strings.Contains(got, "approved") {
 		t.Errorf("approve: %s", got)
 	}

@@ -63,7 +63,14 @@ func (h *Campaigns) announce(ctx context.Context, tx *store.DB, c domain.Campaig
 		for _, ev := range d.Events {
 			switch ev {
 			case domain.EventRemindEarly, domain.EventRemindDay:
-				msgs = append(msgs, h.reminder(c, d.Item, ev))
+				if d.Item.Action != domain.ActionNotice {
+					msgs = append(msgs, h.reminder(c, d.Item, ev))
+				} else if c.NoticeApprovedBy == "" {
+					// The notice needs the owner's approval before it can go.
+					ct := h.approvalRequest(c, c.Owner)
+					ct.Fields[1] = domain.Field{Label: "Campaign starts", Value: h.Clock.Format(c.Start)}
+					msgs = append(msgs, dm(c.Owner, ct, itemKey(d.Item, ev)))
+				}
 			case domain.EventEscalate:
 				late = append(late, d.Item)
 			case domain.EventAct:
