@@ -2,7 +2,11 @@
 # runs the whole suite on a fresh machine; .ci/run calls it.
 
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
-TESTPG      := $(or $(TMPDIR),/tmp)/opsbot-testpg
+# The tests' throwaway cluster is this checkout's own (keyed by its path),
+# so `make test` in two checkouts at once never stops the other's cluster.
+# storetest reads OPSBOT_TESTPG; plain `go test` uses $TMPDIR/opsbot-testpg.
+TESTPG      := $(or $(TMPDIR),/tmp)/opsbot-testpg-$(shell printf '%s' "$(CURDIR)" | cksum | cut -d' ' -f1)
+export OPSBOT_TESTPG := $(TESTPG)
 
 .PHONY: deps run test lint unit bench build testdb-stop
 

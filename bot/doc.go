@@ -78,7 +78,8 @@ package bot
 //
 //  1. Keyword intents of every feature. The longest keyword that starts the
 //     text wins (投诉进度 before 投诉), or an intent's whole-message match;
-//     case and full width are folded. A keyword always reaches its feature,
+//     case, full width and the Traditional characters of keywords (投訴,
+//     進度) are folded. A keyword always reaches its feature,
 //     whatever else is going on: an open complaint never swallows 帮助.
 //  2. Pending questions, newest first. A feature that asked a customer
 //     something (SetPending with its topic: "complaint.details",
@@ -89,7 +90,9 @@ package bot
 //  3. Small talk: a message that is only a greeting or thanks (你好, 在吗,
 //     谢谢) gets a short warm answer.
 //  4. Catch-all hooks, in feature order: an open complaint takes free text
-//     as more detail for its agent.
+//     as more detail for its agent (with several open, the customer is
+//     asked which); a complaint resolved in the last 7 days takes it too,
+//     and offers to reopen.
 //  5. The fallback: an apology and the menu.
 //
 // No feature lists another's keywords; the order above is what keeps them

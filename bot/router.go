@@ -184,7 +184,7 @@ func (r *Router) command(ctx context.Context, req *Request) (Reply, error) {
 		return r.unknown(words), nil
 	}
 	if !req.Role.Allows(cmd.Role) {
-		return Text(fmt.Sprintf("Sorry, `%s` needs the %s role; you are %s.", cmd.Name, cmd.Role, req.Role)), nil
+		return Text(fmt.Sprintf("Sorry, `%s` needs the %s role; you are %s.", cmd.Name, cmd.Role, withArticle(req.Role.String()))), nil
 	}
 	req.Command = cmd
 	req.Args = words[n:]
@@ -290,10 +290,10 @@ func (r *Router) customer(ctx context.Context, req *Request) (Reply, error) {
 
 // intentMatch finds the intent for customer text: a whole-message match
 // first, then the longest keyword the text starts with. Matching ignores
-// case and width (ＨＥＬＰ is help); kw is the matched prefix of text as
-// typed.
+// case, width (ＨＥＬＰ is help) and Traditional characters (投訴 is 投诉);
+// kw is the matched prefix of text as typed.
 func (r *Router) intentMatch(text string) (in *CustomerIntent, kw string) {
-	folded := []rune(domain.FoldWidth(text)) // rune for rune, so prefixes line up with text
+	folded := []rune(domain.FoldKeywords(text)) // rune for rune, so prefixes line up with text
 	whole := strings.TrimRight(string(folded), "!。.~ ")
 	best := 0
 	for i := range r.intents {
@@ -413,6 +413,14 @@ func (r *Router) groupHelp(req *Request, name string, g []*Command) Reply {
 		rep.Note += fmt.Sprintf(" %d more need a role you do not have.", hidden)
 	}
 	return rep
+}
+
+// withArticle puts "a" or "an" before a role: "an agent", "a manager".
+func withArticle(role string) string {
+	if role != "" && strings.ContainsRune("aeiou", rune(role[0])) {
+		return "an " + role
+	}
+	return "a " + role
 }
 
 // distance is the Levenshtein distance between a and b, in runes.

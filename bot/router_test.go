@@ -248,7 +248,7 @@ func TestRoleInsufficient(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	out := f.say(t, "alice", "wipe")
-	if !strings.Contains(out, "needs the admin role") || !strings.Contains(out, "you are agent") {
+	if !strings.Contains(out, "needs the admin role") || !strings.Contains(out, "you are an agent") {
 		t.Errorf("agent runs admin command:\n%s", out)
 	}
 	out = f.say(t, "mia", "wipe")

@@ -68,32 +68,87 @@ func ParseCategory(s string) (Category, error) {
 	return "", Invalidf("unknown category %q (want one of %s, or the Chinese name)", s, strings.Join(names, ", "))
 }
 
-// categoryRules classify a complaint by keywords, first match wins. The
-// most specific categories come first: 发错了 is an order anomaly even if
-// the text also says 快递.
+// categoryRules classify a complaint by keywords. Every category scores
+// the keywords its text contains, and the highest score wins; on a tie the
+// more specific category, earlier here, wins: 发错了 is an order anomaly
+// even if the text also says 快递. English keywords match whole words.
 var categoryRules = []struct {
 	cat   Category
 	words []string
 }{
-	{CategoryOrder, []string{"重复下单", "重复扣款", "重复付款", "下了两次", "发错", "错发", "少发", "漏发", "多发", "订单异常", "订单错误", "订单有误", "地址错"}},
-	{CategoryRefund, []string{"退款", "退货", "售后", "换货", "退钱", "退换", "保修", "维修"}},
-	{CategoryAttitude, []string{"态度", "不理人", "骂人", "不耐烦", "敷衍", "没人回复", "没人理"}},
-	{CategoryQuality, []string{"破损", "质量", "坏了", "坏掉", "碎了", "破了", "裂", "瑕疵", "假货", "过敏", "异味", "变质", "过期", "掉色", "不能用", "用不了", "次品"}},
-	{CategoryLogistics, []string{"快递", "物流", "没收到", "未收到", "收不到", "延迟", "未送达", "没送到", "送货", "配送", "发货慢", "还没发货", "没发货", "丢件", "丢了", "签收"}},
+	{CategoryOrder, []string{"重复下单", "重复扣款", "重复付款", "下了两次", "发错", "错发", "少发", "漏发", "多发", "订单异常", "订单错误", "订单有误", "地址错",
+		"wrong item", "wrong size", "wrong colour", "wrong color", "wrong product", "charged twice", "double charged", "duplicate order",
+		"missing item", "items missing", "wrong address", "order error"}},
+	{CategoryRefund, []string{"退款", "退货", "售后", "换货", "退钱", "退换", "保修", "维修",
+		"refund", "refunded", "return", "returns", "money back", "exchange", "warranty", "repair"}},
+	{CategoryAttitude, []string{"态度", "不理人", "骂人", "不耐烦", "敷衍", "没人回复", "没人理",
+		"rude", "attitude", "impolite", "unhelpful", "ignored", "no one replied", "nobody replied", "nobody answered", "no reply", "no response"}},
+	{CategoryQuality, []string{"破损", "质量", "坏了", "坏掉", "碎了", "破了", "裂", "瑕疵", "假货", "过敏", "异味", "变质", "过期", "掉色", "不能用", "用不了", "次品",
+		"broken", "broke", "damaged", "defective", "faulty", "quality", "cracked", "fake", "counterfeit", "not working", "doesn't work",
+		"does not work", "stopped working", "torn", "expired", "allergic", "smells"}},
+	{CategoryLogistics, []string{"快递", "物流", "没收到", "未收到", "收不到", "延迟", "未送达", "没送到", "送货", "配送", "发货慢", "还没发货", "没发货", "丢件", "丢了", "签收",
+		"delivery", "delivered", "shipping", "shipped", "courier", "parcel", "package", "tracking", "never arrived", "not arrived",
+		"hasn't arrived", "has not arrived", "not received", "haven't received", "have not received", "lost", "late"}},
 }
 
-// Classify guesses a complaint's category from its text by keyword rules;
-// agents can change it.
+// Classify guesses a complaint's category from its text by scoring the
+// keywords of every category (so 质量 and 坏了 outweigh 没人理 in
+// 「羽绒服质量太差了，拉链也坏了，联系了好几次都没人理」); agents can change
+// it, and `complaint categories` counts how often they did.
 func Classify(text string) Category {
-	t := strings.ToLower(FoldWidth(text))
+	t := strings.ToLower(FoldKeywords(text))
+	best, bestScore := CategoryOther, 0
+	var matched []string
 	for _, r := range categoryRules {
+		score := 0
 		for _, w := range r.words {
-			if strings.Contains(t, w) {
-				return r.cat
+			if containsKeyword(t, w) && !insideMatched(w, matched) {
+				matched = append(matched, w)
+				score++
 			}
 		}
+		if score > bestScore {
+			best, bestScore = r.cat, score
+		}
 	}
-	return CategoryOther
+	return best
+}
+
+// insideMatched reports whether w is part of a keyword already counted
+// (没发货 inside 还没发货), so one phrase scores once.
+func insideMatched(w string, matched []string) bool {
+	for _, m := range matched {
+		if strings.Contains(m, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsKeyword reports whether t contains w; an English w must be a
+// whole word ("late" is not in "chocolate").
+func containsKeyword(t, w string) bool {
+	if !isASCII(w) {
+		return strings.Contains(t, w)
+	}
+	for i := 0; ; {
+		j := strings.Index(t[i:], w)
+		if j < 0 {
+			return false
+		}
+		start, end := i+j, i+j+len(w)
+		before, after := rune(' '), rune(' ')
+		if start > 0 {
+			before = rune(t[start-1])
+		}
+		if end < len(t) {
+			after = rune(t[end])
+		}
+		if !isWordChar(before) && !isWordChar(after) {
+			return true
+		}
+		i = start + 1
+	}
 }
 
 // ComplaintState is where a complaint is in its life.
@@ -190,7 +245,7 @@ func (p SLAPolicy) Validate() error {
 	case p.Reply < time.Minute:
 		return Invalidf("the reply window must be at least 1 minute")
 	case p.Resolve < p.Reply:
-		return Invalidf("the resolve window (%s) cannot be shorter than the reply window (%s)", p.Resolve, p.Reply)
+		return Invalidf("the resolve window (%s) cannot be shorter than the reply window (%s)", HumanDuration(p.Resolve), HumanDuration(p.Reply))
 	case p.Resolve > 90*24*time.Hour:
 		return Invalidf("the resolve window cannot be longer than 90 days")
 	case p.WarnPct < 1 || p.WarnPct > 99:
@@ -211,7 +266,10 @@ func ParseSLADuration(s string) (time.Duration, error) {
 		}
 	}
 	d, err := time.ParseDuration(t)
-	if err != nil || d <= 0 {
+	if err == nil && d == 0 {
+		return 0, Invalidf("%q is no time at all: a window must be at least 1 min (examples: 10m, 24h, 2d, 1h30m)", s)
+	}
+	if err != nil || d < 0 {
 		return 0, Invalidf("%q is not a duration (examples: 10m, 24h, 2d, 1h30m)", s)
 	}
 	return d, nil

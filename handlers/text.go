@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/opsbot/opsbot/domain"
 )
 
 var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
@@ -47,28 +49,9 @@ func OrDash(s string) string {
 	return s
 }
 
-// Duration shows a duration to staff: 48h, 10m, 1h30m, 3d2h.
-func Duration(d time.Duration) string {
-	if d < 0 {
-		d = -d
-	}
-	d = d.Round(time.Minute)
-	days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute)
-	if d < 72*time.Hour { // 24h and 48h read better than 1d and 2d
-		days, hours = 0, int(d/time.Hour)
-	}
-	var b strings.Builder
-	if days > 0 {
-		fmt.Fprintf(&b, "%dd", days)
-	}
-	if hours > 0 {
-		fmt.Fprintf(&b, "%dh", hours)
-	}
-	if mins > 0 || b.Len() == 0 {
-		fmt.Fprintf(&b, "%dm", mins)
-	}
-	return b.String()
-}
+// Duration shows a duration to staff as people write it: 48 h, 10 min,
+// 1 h 30 min, 3 d 2 h.
+func Duration(d time.Duration) string { return domain.HumanDuration(d) }
 
 // ZhDuration shows a duration to customers: 24 小时, 10 分钟, 1 小时 30 分钟.
 func ZhDuration(d time.Duration) string {

@@ -194,36 +194,6 @@ func (db *DB) ComplaintEvents(ctx context.Context, complaintID int64) ([]domain.
 	return out, nil
 }
 
-// ListComplaints returns up to limit complaints for staff, newest first:
-// open ones, those assigned to user, those overdue at time at, or all.
-func (db *DB) ListComplaints(ctx context.Context, f domain.ComplaintFilter, user string, at time.Time, limit int) ([]domain.Complaint, error) {
-	var (
-		q    string
-		args []any
-	)
-	switch f {
-	case domain.FilterOpen, "":
-		q = `SELECT ` + complaintCols + ` FROM complaints WHERE state <> 'resolved'
-			ORDER BY created_at DESC LIMIT $1`
-		args = []any{limit}
-	case domain.FilterMine:
-		q = `SELECT ` + complaintCols + ` FROM complaints WHERE state <> 'resolved' AND assignee = $2
-			ORDER BY created_at DESC LIMIT $1`
-		args = []any{limit, user}
-	case domain.FilterOverdue:
-		q = `SELECT ` + complaintCols + ` FROM complaints WHERE state <> 'resolved'
-				AND (resolve_due_at < $2 OR (first_reply_at IS NULL AND reply_due_at < $2))
-			ORDER BY created_at DESC LIMIT $1`
-		args = []any{limit, at}
-	case domain.FilterAll:
-		q = `SELECT ` + complaintCols + ` FROM complaints ORDER BY created_at DESC LIMIT $1`
-		args = []any{limit}
-	default:
-		return nil, fmt.Errorf("store: list complaints: %w: unknown filter %q", domain.ErrInvalid, f)
-	}
-	return db.selectComplaints(ctx, "list complaints", q, args...)
-}
-
 // CustomerComplaints returns one customer's complaints, newest first. It
 // only ever looks up by the customer's own OpenID.
 func (db *DB) CustomerComplaints(ctx context.Context, openID string, limit int) ([]domain.Complaint, error) {

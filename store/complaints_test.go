@@ -235,15 +235,15 @@ func TestCustomerComplaintsIsolated(t *testing.T) {
 	if err != nil || open.Number != a2.Number {
 		t.Errorf("latest open = %v, %v", open.Number, err)
 	}
-	all, err := db.ListComplaints(ctx, domain.FilterAll, "", t0, 10)
-	if err != nil || len(all) != 4 {
-		t.Errorf("all = %d, %v", len(all), err)
+	all, total, err := db.ListComplaints(ctx, domain.ComplaintQuery{Filter: domain.FilterAll}, "", t0, 10)
+	if err != nil || len(all) != 4 || total != 4 {
+		t.Errorf("all = %d of %d, %v", len(all), total, err)
 	}
-	overdue, _ := db.ListComplaints(ctx, domain.FilterOverdue, "", t0.Add(25*time.Hour), 10)
+	overdue, _, _ := db.ListComplaints(ctx, domain.ComplaintQuery{Filter: domain.FilterOverdue}, "", t0.Add(25*time.Hour), 10)
 	if len(overdue) != 4 {
 		t.Errorf("overdue at 25h = %d", len(overdue))
 	}
-	mine, _ := db.ListComplaints(ctx, domain.FilterMine, "U1", t0, 10)
+	mine, _, _ := db.ListComplaints(ctx, domain.ComplaintQuery{Filter: domain.FilterMine}, "U1", t0, 10)
 	if len(mine) != 0 {
 		t.Errorf("mine = %d", len(mine))
 	}

@@ -60,27 +60,39 @@ type Terminal struct {
 	// Switch is called when the user types /as ROLE:NAME.
 	Switch func(ctx context.Context, id Identity) error
 
-	mu sync.Mutex
+	mu   sync.Mutex
+	werr error // the first failed write: the reader has gone
 }
 
-// Run reads until end of input or ctx is done.
+// Run reads until end of input, /quit, or ctx is done — even while it waits
+// for a line (Ctrl-C and SIGTERM end ctx) — or until its output is gone (a
+// closed pipe), so whoever started it can stop what it started.
 func (t *Terminal) Run(ctx context.Context) error {
-	sc := bufio.NewScanner(t.In)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	lines, readErr := t.readLines(ctx)
 	if t.Interactive {
-		t.printf("opsbot chat — you are %s. Type help, /as ROLE:NAME to switch, /quit to leave.\n", t.As)
+		t.printf("opsbot chat — you are %s. Type help, /as ROLE:NAME to switch, /quit or Ctrl-D to leave.\n", t.As)
 	}
 	for {
 		if t.Interactive {
 			t.printf("%s> ", t.As)
 		}
-		if !sc.Scan() {
-			return sc.Err()
+		if err := t.outErr(); err != nil {
+			return err
+		}
+		var line string
+		select {
+		case <-ctx.Done():
+			return nil
+		case l, ok := <-lines:
+			if !ok {
+				return <-readErr
+			}
+			line = l
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		line := strings.TrimSpace(sc.Text())
+		line = strings.TrimSpace(line)
 		switch {
 		case line == "":
 			continue
@@ -109,7 +121,43 @@ func (t *Terminal) Run(ctx context.Context) error {
 				t.printf("(delivering messages failed: %v)\n", err)
 			}
 		}
+		if err := t.outErr(); err != nil {
+			return err
+		}
 	}
+}
+
+// readLines reads input lines on their own goroutine, so that waiting for
+// one never keeps Run from seeing ctx end. The channel closes at the end
+// of input; readErr then says why.
+func (t *Terminal) readLines(ctx context.Context) (<-chan string, <-chan error) {
+	lines := make(chan string)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(t.In)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				readErr <- nil
+				return
+			}
+		}
+		readErr <- sc.Err()
+	}()
+	return lines, readErr
+}
+
+// outErr is the first error writing the output, if any.
+func (t *Terminal) outErr() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.werr != nil {
+		return fmt.Errorf("terminal output closed: %w", t.werr)
+	}
+	return nil
 }
 
 func (t *Terminal) printReply(rep bot.Reply) {
@@ -139,7 +187,12 @@ func (t *Terminal) printReply(rep bot.Reply) {
 func (t *Terminal) printf(format string, args ...any) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	fmt.Fprintf(t.Out, format, args...)
+	if t.werr != nil {
+		return
+	}
+	if _, err := fmt.Fprintf(t.Out, format, args...); err != nil {
+		t.werr = err
+	}
 }
 
 // Sender prints what opsbot sends to other people, for platforms with no

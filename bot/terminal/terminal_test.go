@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/bot/terminal"
@@ -150,3 +153,55 @@ func TestRunReportsDeliveryErrors(t *testing.T) {
 type handlerFunc func(context.Context, bot.Message) bot.Reply
 
 func (f handlerFunc) Handle(ctx context.Context, m bot.Message) bot.Reply { return f(ctx, m) }
+
+// echo answers every line with its text.
+type echo struct{}
+
+func (echo) Handle(_ context.Context, m bot.Message) bot.Reply { return bot.Text("echo " + m.Text) }
+
+// TestRunStopsWhileWaitingForInput: Ctrl-C and SIGTERM cancel the context;
+// Run returns even though no line ever comes.
+func TestRunStopsWhileWaitingForInput(t *testing.T) {
+	t.Parallel()
+	in, w := io.Pipe()
+	defer w.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out bytes.Buffer
+	term := &terminal.Terminal{Handler: echo{}, In: in, Out: &out, As: terminal.Identity{Platform: domain.PlatformTerminal, UserID: "a", Role: domain.RoleAdmin}}
+	done := make(chan error, 1)
+	go func() { done <- term.Run(ctx) }()
+	time.Sleep(50 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run kept waiting for input after the context ended")
+	}
+}
+
+type brokenPipe struct{ writes int }
+
+func (b *brokenPipe) Write(p []byte) (int, error) {
+	b.writes++
+	return 0, syscall.EPIPE
+}
+
+// TestRunStopsWhenOutputCloses: with nobody reading the output any more,
+// Run returns an error instead of carrying on (so the caller stops what it
+// started).
+func TestRunStopsWhenOutputCloses(t *testing.T) {
+	t.Parallel()
+	out := &brokenPipe{}
+	term := &terminal.Terminal{Handler: echo{}, In: strings.NewReader("one\ntwo\nthree\n"), Out: out,
+		As: terminal.Identity{Platform: domain.PlatformTerminal, UserID: "a", Role: domain.RoleAdmin}}
+	err := term.Run(context.Background())
+	if !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("Run = %v, want EPIPE", err)
+	}
+	if out.writes != 1 {
+		t.Errorf("%d writes after the first failed", out.writes-1)
+	}
+}

@@ -29,6 +29,9 @@ type Config struct {
 	DBMaxConns         int
 	DBStatementTimeout time.Duration
 	DispatchWorkers    int
+	// ComplaintsPerDay is how many complaints one WeChat customer may
+	// file a day (OPSBOT_COMPLAINTS_PER_DAY, default 5).
+	ComplaintsPerDay int
 	// IngestSecret signs the shop's pushes to /ingest/*; empty turns
 	// the intake off.
 	IngestSecret string
@@ -119,6 +122,8 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil || port == "" {
 		bad("OPSBOT_ADDR", "host:port such as :8080 or 127.0.0.1:8080", c.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("OPSBOT_ADDR", "a port number up to 65535, such as :8080", c.Addr)
 	}
 	if !filepath.IsAbs(c.DataDir) {
 		bad("OPSBOT_DATA_DIR", "an absolute path", c.DataDir)
@@ -160,6 +165,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			bad("OPSBOT_DISPATCH_WORKERS", "a whole number from 1 to 256", v)
 		}
 		c.DispatchWorkers = n
+	}
+	c.ComplaintsPerDay = 5
+	if v := get("OPSBOT_COMPLAINTS_PER_DAY", ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			bad("OPSBOT_COMPLAINTS_PER_DAY", "a whole number from 1 to 1000", v)
+		}
+		c.ComplaintsPerDay = n
 	}
 	c.DBStatementTimeout = 10 * time.Second
 	if v := get("OPSBOT_DB_STATEMENT_TIMEOUT", ""); v != "" {
@@ -289,6 +302,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("db_max_conns", c.DBMaxConns),
 		slog.Duration("db_statement_timeout", c.DBStatementTimeout),
 		slog.Int("dispatch_workers", c.DispatchWorkers),
+		slog.Int("complaints_per_day", c.ComplaintsPerDay),
 		slog.String("ingest_secret", mask(c.IngestSecret)),
 		slog.Group("slack",
 			slog.Bool("enabled", c.Slack.Enabled()),

@@ -25,7 +25,7 @@ func (a *app) features(db *store.DB, events *handlers.Events) []bot.Feature {
 			Commands: append(handlers.StaffCommands(db), handlers.OutboxCommands(db, a.clock)...),
 			Jobs:     []bot.Job{a.pruneJob(db)},
 		},
-		complaints.New(db, a.clock, a.channels, a.log, events).Feature(),
+		a.complaintDesk(db, events).Feature(),
 		shop.New(db, a.clock, a.channels, a.log).Feature(),
 		campaigns.New(db, a.clock, a.channels, a.log).Feature(),
 	}
@@ -92,4 +92,11 @@ func (a *app) wireIngest(events *handlers.Events) {
 	a.handle("POST /ingest/orders", in)
 	a.handle("POST /ingest/traffic", in)
 	a.log.Info("Shop data intake on", "paths", "/ingest/orders /ingest/traffic")
+}
+
+// complaintDesk is the complaint desk with its configuration.
+func (a *app) complaintDesk(db *store.DB, events *handlers.Events) *complaints.Complaints {
+	desk := complaints.New(db, a.clock, a.channels, a.log, events)
+	desk.DailyLimit = a.cfg.ComplaintsPerDay
+	return desk
 }

@@ -38,6 +38,10 @@ var version = ""
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// A closed output pipe (opsbot chat | head) must not kill opsbot
+	// outright: writes fail instead, the command ends, and what it started
+	// (the embedded database) is stopped.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "opsbot:", err)
 		os.Exit(1)
@@ -61,6 +65,8 @@ commands:
                                 activity, or take it all out again
   version                       print the version
 
+Stop opsbot with Ctrl-C or SIGTERM (kill PID); it finishes what it is
+sending and stops the embedded database it started.
 Configuration comes from environment variables; see README.md.`
 
 // run is opsbot with its inputs made explicit, so tests can drive it.
@@ -92,7 +98,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		log = newLogger(cfg, stderr)
 	}
-	log.Info("Starting opsbot", "version", buildVersion(), "command", cmd, "config", cfg)
+	if cmd == "serve" {
+		log.Info("Starting opsbot", "version", buildVersion(), "command", cmd, "config", cfg)
+	} else {
+		// One line for a sub-command; the whole configuration is for serve.
+		log.Info("opsbot "+cmd, "version", buildVersion())
+	}
 
 	switch cmd {
 	case "serve":

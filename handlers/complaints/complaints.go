@@ -2,7 +2,6 @@ package complaints
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -28,7 +27,14 @@ type Complaints struct {
 	// AskFor is how long a question to a customer (their complaint's
 	// details) waits for the answer; default 30 minutes.
 	AskFor time.Duration
+	// DailyLimit is how many complaints one customer may file a day
+	// (OPSBOT_COMPLAINTS_PER_DAY); 0 means DefaultDailyLimit.
+	DailyLimit int
 }
+
+// DefaultDailyLimit is how many complaints a customer may file a day
+// unless configured otherwise.
+const DefaultDailyLimit = 5
 
 // New returns the complaint desk.
 func New(st *store.DB, clock handlers.Clock, ch handlers.Channels, log *slog.Logger, ev *handlers.Events) *Complaints {
@@ -38,11 +44,12 @@ func New(st *store.DB, clock handlers.Clock, ch handlers.Channels, log *slog.Log
 // Feature is the complaint desk as the router and the scheduler see it.
 func (h *Complaints) Feature() bot.Feature {
 	return bot.Feature{
-		Name:       "complaints",
-		Commands:   h.Commands(),
-		Actions:    h.Actions(),
-		Intents:    h.CustomerIntents(),
-		Answerers:  []bot.Answerer{{Topic: topicDetails, Answer: h.answerDetails}},
+		Name:     "complaints",
+		Commands: h.Commands(),
+		Actions:  h.Actions(),
+		Intents:  h.CustomerIntents(),
+		Answerers: []bot.Answerer{{Topic: topicDetails, Answer: h.answerDetails}, {Topic: topicReopen, Answer: h.answerReopen},
+			{Topic: topicWithdraw, Answer: h.answerWithdraw}, {Topic: topicWhich, Answer: h.answerWhich}},
 		Hooks:      []bot.CustomerHook{h.CustomerHook},
 		StaffHooks: []bot.StaffHook{h.StaffHook},
 		Menu: []bot.MenuItem{
@@ -55,7 +62,7 @@ func (h *Complaints) Feature() bot.Feature {
 
 // Customer keywords. Progress comes first: 投诉进度 starts with 投诉.
 var (
-	progressKeywords  = []string{"投诉进度", "我的投诉", "查进度", "查询进度", "进度", "查询"}
+	progressKeywords  = []string{"投诉进度", "我的投诉", "查进度", "查询进度", "查看进度", "查看投诉", "投诉查询", "进度", "查询"}
 	complaintKeywords = []string{"我要投诉", "投诉"}
 	cancelKeywords    = []string{"取消", "算了", "不用了"}
 )
@@ -67,7 +74,10 @@ const topicDetails = "complaint.details"
 func (h *Complaints) CustomerIntents() []bot.CustomerIntent {
 	return []bot.CustomerIntent{
 		{Name: "complaint progress", Keywords: progressKeywords, Run: h.customerProgress},
+		{Name: "complaint withdraw", Keywords: withdrawKeywords, Run: h.customerWithdraw},
 		{Name: "complaint", Keywords: complaintKeywords, Run: h.customerComplain},
+		{Name: "talk to a person", Keywords: humanKeywords, Run: h.customerHuman},
+		{Name: "complaint thanks", Exact: bot.ThanksWords(), Run: h.customerThanks},
 	}
 }
 
@@ -98,6 +108,15 @@ func (h *Complaints) askFor() time.Duration {
 // createFromCustomer files a WeChat complaint and answers with its number
 // and the promises of its category's policy.
 func (h *Complaints) createFromCustomer(ctx context.Context, openID, text string, cut bool) (bot.Reply, error) {
+	return h.fileFromCustomer(ctx, openID, text, cut, false)
+}
+
+// fileFromCustomer files a WeChat complaint; human marks one that began
+// with the customer asking for a person.
+func (h *Complaints) fileFromCustomer(ctx context.Context, openID, text string, cut, human bool) (bot.Reply, error) {
+	if rep, over, err := h.overDailyLimit(ctx, openID); err != nil || over {
+		return rep, err
+	}
 	c := domain.Complaint{
 		Source: domain.SourceWeChat, OpenID: openID, CreatedBy: openID, CreatedAt: h.Clock.Time(),
 		Text: text, Order: domain.ExtractOrder(text), Category: domain.Classify(text),
@@ -105,7 +124,11 @@ func (h *Complaints) createFromCustomer(ctx context.Context, openID, text string
 	err := h.Store.InTx(ctx, func(tx *store.DB) error {
 		var err error
 		c, err = tx.CreateComplaint(ctx, c, func(c domain.Complaint) domain.ComplaintChange {
-			return domain.ComplaintChange{Messages: []domain.Outgoing{h.newPost(c)}}
+			ch := domain.ComplaintChange{Messages: []domain.Outgoing{h.newPost(c)}}
+			if human {
+				ch.Messages = append(ch.Messages, h.threadPost(c, "The customer asked to talk to a person (人工客服): please answer in this thread."))
+			}
+			return ch
 		})
 		if err != nil {
 			return err
@@ -117,7 +140,11 @@ func (h *Complaints) createFromCustomer(ctx context.Context, openID, text string
 	}
 	h.Log.Info("Complaint filed", "complaint", c.Number, "category", c.Category.English(), "source", c.Source)
 	var b strings.Builder
-	fmt.Fprintf(&b, "您的投诉已受理，编号：%s。\n", c.Number)
+	if human {
+		fmt.Fprintf(&b, "已为您转接人工客服，编号：%s。\n", c.Number)
+	} else {
+		fmt.Fprintf(&b, "您的投诉已受理，编号：%s。\n", c.Number)
+	}
 	if c.Order != "" {
 		fmt.Fprintf(&b, "订单号：%s\n", c.Order)
 	}
@@ -173,50 +200,17 @@ func zhState(c domain.Complaint) string {
 
 // answerDetails takes the answer to "what happened?": it becomes a
 // complaint, unless the customer changed their mind.
-func (h *Complaints) answerDetails(ctx context.Context, req *bot.Request, _ domain.PendingQuestion) (bot.Reply, bool, error) {
+func (h *Complaints) answerDetails(ctx context.Context, req *bot.Request, q domain.PendingQuestion) (bot.Reply, bool, error) {
 	orig := strings.TrimSpace(req.Text)
-	if hasPrefix(domain.FoldWidth(orig), cancelKeywords) {
+	if hasPrefix(domain.FoldKeywords(orig), cancelKeywords) {
 		if err := h.Store.ClearPending(ctx, domain.PlatformWeChat, req.UserID, topicDetails); err != nil {
 			return bot.Reply{}, false, err
 		}
 		return bot.Text("好的，已取消。如需投诉，随时回复「投诉」即可。"), true, nil
 	}
 	text, cut := domain.CleanText(orig, domain.MaxComplaintText)
-	rep, err := h.createFromCustomer(ctx, req.UserID, text, cut)
+	rep, err := h.fileFromCustomer(ctx, req.UserID, text, cut, q.Data == dataHuman)
 	return rep, true, err
-}
-
-// CustomerHook carries a customer's conversation on: while a complaint is
-// open, free text nothing else took is attached to it and posted into its
-// Slack thread. Keywords of every feature were tried before (bot/doc.go).
-func (h *Complaints) CustomerHook(ctx context.Context, req *bot.Request) (bot.Reply, bool, error) {
-	orig := strings.TrimSpace(req.Text)
-	if orig == "" {
-		return bot.Reply{}, false, nil
-	}
-	open, err := h.Store.LatestOpenComplaint(ctx, req.UserID)
-	if errors.Is(err, domain.ErrNotFound) {
-		return bot.Reply{}, false, nil
-	}
-	if err != nil {
-		return bot.Reply{}, false, err
-	}
-	text, cut := domain.CleanText(orig, domain.MaxComplaintText)
-	now := h.Clock.Time()
-	_, err = h.Store.UpdateComplaint(ctx, open.Number, func(c *domain.Complaint) (domain.ComplaintChange, error) {
-		return domain.ComplaintChange{
-			Events:   []domain.ComplaintEvent{c.CustomerMessage(text, now)},
-			Messages: []domain.Outgoing{h.threadPost(*c, "The customer wrote:\n"+handlers.Quote(text))},
-		}, nil
-	})
-	if err != nil {
-		return bot.Reply{}, false, err
-	}
-	msg := fmt.Sprintf("已收到，您的补充信息已转给处理投诉 %s 的客服，我们会尽快回复您。", open.Number)
-	if cut {
-		msg += fmt.Sprintf("（内容较长，已保存前 %d 字。）", domain.MaxComplaintText)
-	}
-	return bot.Text(msg), true, nil
 }
 
 func hasPrefix(s string, kws []string) bool {

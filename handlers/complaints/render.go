@@ -16,7 +16,9 @@ const (
 	ActionResolve  = "complaint.resolve"  // button, and the outcome form's callback
 	ActionCategory = "complaint.category" // button, and the category form's callback
 	ActionReopen   = "complaint.reopen"
-	ActionNew      = "complaint.new" // the phone-complaint form's callback
+	ActionNew      = "complaint.new"       // the phone-complaint form's callback
+	ActionMore     = "complaint.more"      // the next page of a list; Value is the list's words
+	ActionFindMore = "complaint.find-more" // the next page of a search; Value is its words
 )
 
 // WeChatTemplate names the kind of notice complaint messages to customers
@@ -62,6 +64,8 @@ func (h *Complaints) slackCard(c domain.Complaint) domain.Content {
 
 func statusLine(c domain.Complaint) string {
 	switch {
+	case c.Withdrawn():
+		return "Withdrawn by the customer"
 	case c.Resolved():
 		s := "Resolved by " + handlers.StaffMention(c.ResolvedBy)
 		if c.Outcome != "" {

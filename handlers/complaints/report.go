@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/opsbot/opsbot/bot"
@@ -110,6 +111,9 @@ func (h *Complaints) reportCmd(ctx context.Context, req *bot.Request) (bot.Reply
 		}
 		month = t
 	}
+	if thisMonth := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, h.Clock.Loc); month.After(thisMonth) {
+		return bot.Reply{}, bot.Errorf("%s has not happened yet, so there is no review of it. `complaint stats month` shows this month so far.", month.Format("2006-01"))
+	}
 	ct, err := h.Report(ctx, month, now)
 	if err != nil {
 		return bot.Reply{}, err
@@ -143,12 +147,22 @@ func (h *Complaints) Report(ctx context.Context, month, at time.Time) (domain.Co
 		{Label: "Resolution time", Value: timesLine(cur.ResolveMedian, cur.ResolveMean) + " · " + pm + ": " + timesLine(prev.ResolveMedian, prev.ResolveMean)},
 		{Label: "Still open", Value: fmt.Sprintf("%d, %d overdue · %s: %d, %d overdue", cur.Open, cur.Overdue, pm, prev.Open, prev.Overdue)},
 	}
+	var curN, prevN []int
 	for _, c := range domain.Categories {
 		n, p := cur.ByCategory[c], prev.ByCategory[c]
 		if n == 0 && p == 0 {
 			continue
 		}
+		curN, prevN = append(curN, n), append(prevN, p)
 		ct.List = append(ct.List, fmt.Sprintf("%s: %d (%s) · %s: %d (%s)", c.Label(), n, share(n, cur.Total), pm, p, share(p, prev.Total)))
+	}
+	if note := sharesNote(curN, cur.Total); note != "" {
+		ct.Note += note
+	} else if note := sharesNote(prevN, prev.Total); note != "" {
+		ct.Note += strings.Replace(note, "Category shares", "Category shares of "+pm, 1)
+	}
+	if !at.Before(month) && at.Before(next) {
+		ct.Note += " " + month.Format("2006-01") + " is not over yet: these are the numbers so far."
 	}
 	if cur.Total == 0 {
 		ct.Text = "No complaints were logged this month."
@@ -160,7 +174,7 @@ func share(n, total int) string {
 	if total == 0 {
 		return "—"
 	}
-	return fmt.Sprintf("%.0f%%", 100*float64(n)/float64(total))
+	return fmt.Sprintf("%d%%", int(math.Round(100*float64(n)/float64(total))))
 }
 
 func change(cur, prev int) string {

@@ -66,7 +66,7 @@ func TestFeaturesShareTheConversation(t *testing.T) {
 	e.advance(time.Second)
 	must(t, e.customer("oTwo", "测验"), "请回复 1-5")
 	must(t, e.customer("oTwo", "快递三天没动"), "已受理") // the quiz passes it on to the complaint desk's question
-	must(t, e.customer("oTwo", "3"), "测验收到 3")       // and still waits for its own answer
+	must(t, e.customer("oTwo", "3"), "测验收到 3")   // and still waits for its own answer
 
 	// The menu shows what is registered, and only that.
 	menu := e.customer(cust, "帮助")
@@ -91,7 +91,7 @@ func TestHelpComplaintGroup(t *testing.T) {
 	e := newEnv(t)
 	for _, line := range []string{"help complaint", "complaint"} {
 		out := e.staffText(agent, line)
-		for _, want := range []string{"`complaint list", "`complaint show <ID>`", "`complaint resolve <ID> <outcome>`", "e.g. `complaint"} {
+		for _, want := range []string{"`complaint list", "`complaint show <ID or order no>`", "`complaint resolve <ID> <outcome>`", "e.g. `complaint"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%q lacks %q:\n%s", line, want, out)
 			}

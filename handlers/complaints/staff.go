@@ -20,16 +20,36 @@ import (
 func (h *Complaints) Commands() []*bot.Command {
 	return []*bot.Command{
 		{
-			Name: "complaint list", Usage: "complaint list [open|mine|overdue|all]", Role: domain.RoleAgent,
-			Description: "List complaints: open ones (default), yours, overdue ones, or all.",
-			Examples:    []string{"complaint list", "complaint list mine", "complaint list overdue"},
-			Run:         h.list,
+			Name: "complaint list", Usage: domain.ListUsage, Role: domain.RoleAgent,
+			Description: "List complaints, filters combined: open ones (default), yours, overdue, at risk (due within " +
+				handlers.Duration(domain.AtRiskWindow) + " or past the warning point) or all; unresolved ones soonest due first, " + strconv.Itoa(perPage) + " a page.",
+			Examples: []string{"complaint list", "complaint list at-risk", "complaint list mine category=refund",
+				"complaint list all from=2026-11-01 to=2026-11-30 page=2", "complaint list assignee=none"},
+			Run: h.list,
 		},
 		{
-			Name: "complaint show", Usage: "complaint show <ID>", Role: domain.RoleAgent,
-			Description: "Show a complaint with its timeline.",
-			Examples:    []string{"complaint show TS-20261122-0001"},
+			Name: "complaint find", Usage: "complaint find <order no|phone|OpenID|complaint no|words…> [page=N]", Role: domain.RoleAgent,
+			Description: "Find complaints, newest first: every word must match the order number, phone, OpenID, complaint number, or appear in the text.",
+			Examples:    []string{"complaint find 20261111001", "complaint find 13800138000", "complaint find 杯子 碎了"},
+			Run:         h.find,
+		},
+		{
+			Name: "complaint show", Usage: "complaint show <ID or order no>", Role: domain.RoleAgent,
+			Description: "Show a complaint with its timeline; an order number shows its complaint (or lists them when there are several).",
+			Examples:    []string{"complaint show TS-20261122-0001", "complaint show 20261111001"},
 			Run:         h.show,
+		},
+		{
+			Name: "complaint stats", Usage: "complaint stats [today|yesterday|week|month|YYYY-MM|DATE|DATE..DATE]", Role: domain.RoleAgent,
+			Description: "SLA on demand: received, open, at risk, breached, hit rates and median times, by category and by agent (default today).",
+			Examples:    []string{"complaint stats", "complaint stats week", "complaint stats 2026-11-01..2026-11-15"},
+			Run:         h.stats,
+		},
+		{
+			Name: "complaint categories", Usage: "complaint categories", Role: domain.RoleAgent,
+			Description: "How often agents corrected each category the keyword rules chose, and to what.",
+			Examples:    []string{"complaint categories"},
+			Run:         h.categories,
 		},
 		{
 			Name: "complaint new", Usage: "complaint new phone=<number> [order=<no>] [category=<category>] <description>",
@@ -160,6 +180,8 @@ func (h *Complaints) Actions() []bot.ActionHandler {
 			return h.reopen(ctx, req, n, "")
 		}},
 		{ID: ActionNew, Role: domain.RoleAgent, Run: h.newPhoneForm},
+		{ID: ActionMore, Role: domain.RoleAgent, Run: h.moreAction},
+		{ID: ActionFindMore, Role: domain.RoleAgent, Run: h.findMoreAction},
 	}
 }
 
@@ -231,16 +253,29 @@ func ruleMessage(err error) string {
 
 func (h *Complaints) claim(ctx context.Context, req *bot.Request, number string) (bot.Reply, error) {
 	now := h.Clock.Time()
+	prev := ""
 	c, err := h.update(ctx, number, func(c *domain.Complaint) (domain.ComplaintChange, error) {
+		prev = c.Assignee
 		e, err := c.Claim(req.UserID, now)
 		if err != nil {
 			return domain.ComplaintChange{}, err
 		}
-		return domain.ComplaintChange{Events: []domain.ComplaintEvent{e},
-			Messages: []domain.Outgoing{h.cardUpdate(*c)}}, nil
+		ch := domain.ComplaintChange{Events: []domain.ComplaintEvent{e}, Messages: []domain.Outgoing{h.cardUpdate(*c)}}
+		if prev != "" {
+			// The previous assignee hears it from opsbot, not by surprise.
+			ch.Messages = append(ch.Messages, domain.Outgoing{Platform: domain.PlatformSlack, Kind: domain.OutDM, To: prev,
+				Content: domain.Content{Text: fmt.Sprintf("%s took over complaint %s from you; it is theirs now.",
+					handlers.StaffMention(req.UserID), c.Number)}},
+				h.threadPost(*c, fmt.Sprintf("%s took over from %s.", handlers.StaffMention(req.UserID), handlers.StaffMention(prev))))
+		}
+		return ch, nil
 	})
 	if err != nil {
 		return bot.Reply{}, err
+	}
+	if prev != "" {
+		return bot.Text(fmt.Sprintf("%s was claimed by %s; you have taken it over and they have been told. First reply due %s, resolve by %s.",
+			c.Number, handlers.StaffMention(prev), h.Clock.Format(c.ReplyDue), h.Clock.Format(c.ResolveDue))), nil
 	}
 	return bot.Text(fmt.Sprintf("You claimed %s. First reply due %s, resolve by %s.", c.Number,
 		h.Clock.Format(c.ReplyDue), h.Clock.Format(c.ResolveDue))), nil
@@ -250,21 +285,39 @@ func (h *Complaints) claim(ctx context.Context, req *bot.Request, number string)
 // into the complaint's Slack thread (not needed when it was said there).
 func (h *Complaints) reply(ctx context.Context, req *bot.Request, number, text string, inThread bool) (bot.Reply, error) {
 	now := h.Clock.Time()
-	first := false
+	first, claimed := false, false
 	c, err := h.update(ctx, number, func(c *domain.Complaint) (domain.ComplaintChange, error) {
+		if c.Resolved() {
+			return domain.ComplaintChange{}, errResolvedReply
+		}
 		first = c.FirstReplyAt.IsZero()
-		ch := domain.ComplaintChange{Events: []domain.ComplaintEvent{c.Reply(req.UserID, text, now)}}
+		ch := domain.ComplaintChange{}
+		if c.Assignee == "" { // whoever answers an unclaimed complaint owns it
+			e, err := c.Claim(req.UserID, now)
+			if err != nil {
+				return domain.ComplaintChange{}, err
+			}
+			claimed = true
+			ch.Events = append(ch.Events, e)
+		}
+		ch.Events = append(ch.Events, c.Reply(req.UserID, text, now))
 		if m, ok := toCustomer(*c, fmt.Sprintf("【客服回复】关于您的投诉 %s：\n%s", c.Number, text)); ok {
 			ch.Messages = append(ch.Messages, m)
 		}
 		if inThread {
 			ch.Messages = append(ch.Messages, h.threadPost(*c, fmt.Sprintf("%s replied to the customer:\n%s", handlers.StaffMention(req.UserID), handlers.Quote(text))))
 		}
-		if first {
+		if first || claimed {
 			ch.Messages = append(ch.Messages, h.cardUpdate(*c))
 		}
 		return ch, nil
 	})
+	if errors.Is(err, errResolvedReply) {
+		return bot.Reply{Content: domain.Content{
+			Text:    fmt.Sprintf("%s is resolved, so nothing was sent. Reopen it first (`complaint reopen %s`), then reply.", number, number),
+			Buttons: []domain.Button{{Label: "Reopen", ActionID: ActionReopen, Value: number}},
+		}}, nil
+	}
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -280,6 +333,9 @@ func (h *Complaints) reply(ctx context.Context, req *bot.Request, number, text s
 		if first {
 			msg += " First reply recorded."
 		}
+	}
+	if claimed {
+		msg += " It was unclaimed, so it is yours now."
 	}
 	return bot.Text(msg), nil
 }
@@ -531,38 +587,6 @@ func internalNote(text string) (string, bool) {
 	return "", false
 }
 
-func (h *Complaints) list(ctx context.Context, req *bot.Request) (bot.Reply, error) {
-	f := domain.ComplaintFilter(strings.ToLower(req.Arg(0)))
-	switch f {
-	case "":
-		f = domain.FilterOpen
-	case domain.FilterOpen, domain.FilterMine, domain.FilterOverdue, domain.FilterAll:
-	default:
-		return bot.Reply{}, bot.Usagef("Which complaints: open, mine, overdue or all?")
-	}
-	const limit = 30
-	now := h.Clock.Time()
-	list, err := h.Store.ListComplaints(ctx, f, req.UserID, now, limit+1)
-	if err != nil {
-		return bot.Reply{}, err
-	}
-	titles := map[domain.ComplaintFilter]string{domain.FilterOpen: "Open complaints", domain.FilterMine: "Your open complaints",
-		domain.FilterOverdue: "Overdue complaints", domain.FilterAll: "Latest complaints"}
-	rep := bot.Reply{Content: domain.Content{Title: titles[f]}}
-	if len(list) == 0 {
-		rep.Text = "None."
-		return rep, nil
-	}
-	for i, c := range list {
-		if i == limit {
-			rep.Note = fmt.Sprintf("Showing the newest %d. `complaint show <ID>` shows one in full.", limit)
-			break
-		}
-		rep.List = append(rep.List, h.listLine(c, now))
-	}
-	return rep, nil
-}
-
 func (h *Complaints) listLine(c domain.Complaint, now time.Time) string {
 	parts := []string{"*" + c.Number + "*", string(c.Category)}
 	switch {
@@ -584,42 +608,6 @@ func (h *Complaints) listLine(c domain.Complaint, now time.Time) string {
 		}
 	}
 	return strings.Join(parts, " · ") + " — " + handlers.Excerpt(c.Text, 60)
-}
-
-func (h *Complaints) show(ctx context.Context, req *bot.Request) (bot.Reply, error) {
-	n, err := h.numberArg(req)
-	if err != nil {
-		return bot.Reply{}, err
-	}
-	c, err := h.Store.Complaint(ctx, n)
-	if err != nil {
-		return bot.Reply{}, h.notFound(n, err)
-	}
-	events, err := h.Store.ComplaintEvents(ctx, c.ID)
-	if err != nil {
-		return bot.Reply{}, err
-	}
-	card := h.slackCard(c)
-	card.Text = handlers.Quote(c.Text)
-	card.Fields[1].Value = customerLine(c, false)
-	card.Fields = append(card.Fields, domain.Field{Label: "Logged", Value: h.Clock.Format(c.CreatedAt) + " via " + string(c.Source)})
-	card.Note = ""
-	for _, e := range events {
-		line := fmt.Sprintf("%s  %s by %s", h.Clock.Format(e.At), e.Kind, actorName(c, e.Actor))
-		switch e.Kind {
-		case domain.EventWarned, domain.EventBreached:
-			clock, _, _ := strings.Cut(e.Detail, " ")
-			line = fmt.Sprintf("%s  %s: %s deadline", h.Clock.Format(e.At), e.Kind, clock)
-		case domain.EventCreated:
-			line += " (" + e.Detail + ")"
-		default:
-			if e.Detail != "" {
-				line += ": " + handlers.Excerpt(e.Detail, 200)
-			}
-		}
-		card.List = append(card.List, line)
-	}
-	return bot.Reply{Content: card}, nil
 }
 
 // newPhone logs a phone complaint from arguments, or opens the form in
@@ -658,7 +646,7 @@ type phoneInput struct{ contact, order, category, text string }
 func (h *Complaints) newModal() *bot.Modal {
 	return &bot.Modal{CallbackID: ActionNew, Title: "Log phone complaint", Submit: "Log it",
 		Inputs: []bot.Input{
-			{ID: "contact", Label: "Customer phone or contact", Placeholder: "13800138000"},
+			{ID: "contact", Label: "Customer phone (mobile, or landline with area code)", Placeholder: "13800138000"},
 			{ID: "order", Label: "Order number", Optional: true, Placeholder: "20261111001"},
 			{ID: "category", Label: "Category (guessed from the description when empty)", Optional: true, Options: categoryOptions()},
 			{ID: "text", Label: "What the customer said", Multiline: true},
@@ -669,6 +657,9 @@ func (h *Complaints) newPhoneForm(ctx context.Context, req *bot.Request) (bot.Re
 	f := req.Action.Form
 	if s, _ := domain.CleanText(f["contact"], 100); s == "" {
 		return formError("contact", "Give the customer's phone so someone can call back."), nil
+	}
+	if _, err := domain.ParsePhone(f["contact"]); err != nil {
+		return formError("contact", ruleMessage(err)), nil
 	}
 	if s, _ := domain.CleanText(f["text"], 10); s == "" {
 		return formError("text", "Describe the complaint."), nil
@@ -695,6 +686,10 @@ func (h *Complaints) createPhone(ctx context.Context, req *bot.Request, in phone
 	if contact == "" {
 		return bot.Reply{}, bot.Usagef("Give the customer's phone (phone=138…) so someone can call back.")
 	}
+	contact, err := domain.ParsePhone(contact)
+	if err != nil {
+		return bot.Reply{}, bot.Usagef("%s", ruleMessage(err))
+	}
 	if text == "" {
 		return bot.Reply{}, bot.Usagef("Describe the complaint after the fields.")
 	}
@@ -710,7 +705,7 @@ func (h *Complaints) createPhone(ctx context.Context, req *bot.Request, in phone
 	}
 	c := domain.Complaint{Source: domain.SourcePhone, Contact: contact, Order: order, Category: cat, Text: text,
 		CreatedBy: req.UserID, CreatedAt: h.Clock.Time()}
-	c, err := h.Store.CreateComplaint(ctx, c, func(c domain.Complaint) domain.ComplaintChange {
+	c, err = h.Store.CreateComplaint(ctx, c, func(c domain.Complaint) domain.ComplaintChange {
 		return domain.ComplaintChange{Messages: []domain.Outgoing{h.newPost(c)}}
 	})
 	if err != nil {

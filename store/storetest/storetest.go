@@ -2,8 +2,8 @@
 //
 // It uses TEST_DATABASE_URL when set (any database the user may create
 // databases from). Otherwise it starts a throwaway local cluster in
-// $TMPDIR/opsbot-testpg, shared by every test process of a run and guarded
-// by a file lock; `make test` stops it at the end. Each test's database is
+// $TMPDIR/opsbot-testpg (or OPSBOT_TESTPG), shared by every test process of
+// a run and guarded by a file lock; `make test` stops it at the end. Each test's database is
 // cloned from a template migrated once per schema version, which takes
 // milliseconds, so tests can run in parallel without seeing each other.
 package storetest
@@ -19,9 +19,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -37,8 +39,15 @@ var (
 	setupErr error
 )
 
-// Dir is where the shared test cluster lives.
-func Dir() string { return filepath.Join(os.TempDir(), "opsbot-testpg") }
+// Dir is where the shared test cluster lives: OPSBOT_TESTPG when set
+// (`make test` sets one per checkout, so two checkouts testing at once
+// never stop each other's cluster), else $TMPDIR/opsbot-testpg.
+func Dir() string {
+	if d := os.Getenv("OPSBOT_TESTPG"); d != "" && filepath.IsAbs(d) {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "opsbot-testpg")
+}
 
 // New returns a fresh migrated database for one test, dropped when the
 // test ends.
@@ -165,7 +174,17 @@ func sharedCluster(ctx context.Context) (string, error) {
 		return "", err
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
-	srv, err := localpg.Start(ctx, localpg.Config{Dir: dir, Database: "postgres", Ephemeral: true})
+	// On a loaded machine a running cluster may not answer the quick
+	// liveness check in time, and Start then finds its port taken: try
+	// again rather than fail every test of the process.
+	var srv *localpg.Server
+	for attempt := 1; ; attempt++ {
+		srv, err = localpg.Start(ctx, localpg.Config{Dir: dir, Database: "postgres", Ephemeral: true})
+		if err == nil || attempt == 5 || !strings.Contains(err.Error(), "already listening") {
+			break
+		}
+		time.Sleep(time.Duration(attempt) * time.Second)
+	}
 	if err != nil {
 		return "", err
 	}
