@@ -599,12 +599,6 @@ func (db *DB) SweepCampaignItems(ctx context.Context, at time.Time, batch int,
 func (db *DB) SweepCampaignSummaries(ctx context.Context, at time.Time,
 	handle func(c domain.Campaign) (next time.Time, msgs []domain.Outgoing)) (int, error) {
 	total := 0
-	// Most runs have no summary due: one indexed look first, no transaction.
-	var pending bool
-	const peek = `SELECT EXISTS (SELECT 1 FROM campaigns WHERE next_summary_at IS NOT NULL AND next_summary_at <= $1)`
-	if err := db.x.GetContext(ctx, &pending, peek, at); err != nil || !pending {
-		return 0, wrap("sweep campaign summaries", err)
-	}
 	for {
 		done := false
 		err := db.InTx(ctx, func(tx *DB) error {
@@ -636,6 +630,18 @@ func (db *DB) SweepCampaignSummaries(ctx context.Context, at time.Time,
 		}
 		total++
 	}
+}
+
+// CampaignWork says which of the reminder job's rarer steps have anything
+// to do at at: summaries due, notice tallies waiting, weekly routines to
+// keep ahead. One indexed round trip, so a run with nothing of the kind
+// costs almost nothing.
+func (db *DB) CampaignWork(ctx context.Context, at time.Time) (summaries, tallies, routines bool, err error) {
+	const q = `SELECT EXISTS (SELECT 1 FROM campaigns WHERE next_summary_at IS NOT NULL AND next_summary_at <= $1),
+		EXISTS (SELECT 1 FROM campaigns WHERE notice_sent_at IS NOT NULL AND tally_posted_at IS NULL),
+		EXISTS (SELECT 1 FROM campaign_templates WHERE repeat_weekday IS NOT NULL)`
+	err = db.x.QueryRowxContext(ctx, q, at).Scan(&summaries, &tallies, &routines)
+	return summaries, tallies, routines, wrap("campaign work", err)
 }
 
 // NoticeTallies returns the campaigns whose customer notice went out and

@@ -22,8 +22,14 @@ import (
 func (h *Campaigns) Remind(ctx context.Context, at time.Time) error {
 	at = at.In(h.Clock.Loc)
 	var errs []error
-	if err := h.routines(ctx, at); err != nil {
-		errs = append(errs, fmt.Errorf("weekly routines: %w", err))
+	summaries, tallies, routines, err := h.Store.CampaignWork(ctx, at)
+	if err != nil {
+		return err
+	}
+	if routines {
+		if err := h.routines(ctx, at); err != nil {
+			errs = append(errs, fmt.Errorf("weekly routines: %w", err))
+		}
 	}
 	n, err := h.Store.SweepCampaignItems(ctx, at, 500, func(tx *store.DB, c domain.Campaign, due []*store.DueItem) ([]domain.Outgoing, error) {
 		return h.announce(ctx, tx, c, due, at)
@@ -31,26 +37,39 @@ func (h *Campaigns) Remind(ctx context.Context, at time.Time) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	if !summaries {
+		if n > 0 {
+			h.Log.Info("Campaign reminders sent", "items", n)
+		}
+	} else if err := h.summaries(ctx, at, n); err != nil {
+		errs = append(errs, err)
+	}
+	if tallies {
+		if err := h.tallies(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// summaries posts the morning summaries due at at.
+func (h *Campaigns) summaries(ctx context.Context, at time.Time, items int) error {
 	var cal *domain.Calendar
-	if s, err := h.Store.SweepCampaignSummaries(ctx, at, func(c domain.Campaign) (time.Time, []domain.Outgoing) {
+	s, err := h.Store.SweepCampaignSummaries(ctx, at, func(c domain.Campaign) (time.Time, []domain.Outgoing) {
 		if cal == nil {
 			cal, _ = h.calendar(ctx)
 		}
-		var next time.Time
+		next := at.Add(24 * time.Hour) // without a calendar: tomorrow, same time
 		if cal != nil {
 			next = c.NextSummaryAfter(at, cal)
 		}
 		key := "campaign:" + strconv.FormatInt(c.ID, 10) + ":summary:" + at.Format("2006-01-02")
 		return next, []domain.Outgoing{h.post(h.weekSummary(c, at), key)}
-	}); err != nil {
-		errs = append(errs, err)
-	} else if n+s > 0 {
-		h.Log.Info("Campaign reminders sent", "items", n, "summaries", s)
+	})
+	if items+s > 0 {
+		h.Log.Info("Campaign reminders sent", "items", items, "summaries", s)
 	}
-	if err := h.tallies(ctx); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return err
 }
 
 // announce turns what is due for a campaign's items into messages: a DM
