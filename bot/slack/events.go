@@ -124,10 +124,10 @@ func (a *Adapter) inbound(env envelope) (inbound, bool) {
 	}
 	switch {
 	case ev.Type == "app_mention":
-		in.msg.Text = stripMention(ev.Text)
+		in.msg.Text = fromSlack(stripMention(ev.Text))
 		in.mention = true
 	case ev.Type == "message" && ev.ChannelType == "im":
-		in.msg.Text = stripMention(ev.Text)
+		in.msg.Text = fromSlack(stripMention(ev.Text))
 	case ev.Type == "message" && ev.ThreadTS != "" && ev.ThreadTS != ev.TS:
 		if a.botUserID != "" && strings.Contains(ev.Text, "<@"+a.botUserID) {
 			return inbound{}, false
@@ -135,7 +135,7 @@ func (a *Adapter) inbound(env envelope) (inbound, bool) {
 		if a.botUserID == "" && strings.HasPrefix(strings.TrimSpace(ev.Text), "<@") {
 			return inbound{}, false
 		}
-		in.msg.Text = ev.Text
+		in.msg.Text = fromSlack(ev.Text)
 		in.msg.Ambient = true
 	default:
 		return inbound{}, false

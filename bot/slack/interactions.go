@@ -74,7 +74,7 @@ func (a *Adapter) blockAction(cb slackapi.InteractionCallback) {
 		UserName:  userName(cb.User),
 		ChannelID: channel,
 		ThreadID:  thread,
-		Action:    &bot.Action{ID: act.ActionID, Value: actionValue(*act), Channel: channel, TS: ts},
+		Action:    &bot.Action{ID: act.ActionID, Value: domain.Sanitize(actionValue(*act)), Channel: channel, TS: ts},
 		ID:        cb.TriggerID,
 		Time:      time.Now(),
 	}
@@ -133,7 +133,7 @@ func (a *Adapter) viewSubmission(cb slackapi.InteractionCallback) any {
 		ThreadID:  meta.Thread,
 		Action: &bot.Action{
 			ID:    cb.View.CallbackID,
-			Value: meta.Value,
+			Value: domain.Sanitize(meta.Value),
 			Form:  formValues(cb.View.State),
 		},
 		ID:   cb.TriggerID,
@@ -196,7 +196,7 @@ func (a *Adapter) answerSubmission(ctx context.Context, user string, meta modalM
 
 func userName(u slackapi.User) string {
 	if u.Name != "" {
-		return u.Name
+		return domain.Sanitize(u.Name)
 	}
-	return u.Profile.DisplayName
+	return domain.Sanitize(u.Profile.DisplayName)
 }
