@@ -189,6 +189,7 @@ type env struct {
 	forms   []bot.Request
 	ambient []bot.Request
 	counted int
+	slow    int // runs of the slow command
 	release chan struct{}
 }
 
@@ -237,6 +238,9 @@ func newEnv(t testing.TB, tune ...func(*Config)) *env {
 			}},
 		&bot.Command{Name: "slow", Usage: "slow", Description: "Wait for the test.", Role: domain.RoleAgent,
 			Run: func(ctx context.Context, req *bot.Request) (bot.Reply, error) {
+				e.mu.Lock()
+				e.slow++
+				e.mu.Unlock()
 				<-e.release
 				return bot.Text("slow answer"), nil
 			}},
