@@ -43,6 +43,13 @@ func parseEvent(raw []byte) (envelope, error) {
 	if env.Type == "" {
 		return envelope{}, errors.New("slack: event without a type")
 	}
+	// Nothing with a NUL, invalid UTF-8 or markup sentinels goes on to the
+	// database; the text itself is decoded (fromSlack) where it is read.
+	ev := &env.Event
+	for _, p := range []*string{&env.Type, &env.EventID, &ev.Type, &ev.SubType, &ev.User, &ev.BotID,
+		&ev.TS, &ev.ThreadTS, &ev.Channel, &ev.ChannelType} {
+		*p = domain.Sanitize(*p)
+	}
 	return env, nil
 }
 

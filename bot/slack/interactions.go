@@ -20,8 +20,8 @@ func parseInteraction(payload []byte) (slackapi.InteractionCallback, error) {
 
 // interaction handles a button click or a form submission. The result is
 // the response body (nil: an empty 200, which also closes a submitted
-// form).
-func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallback) any {
+// form). digest identifies the signed request (HTTP only).
+func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallback, digest string) any {
 	switch cb.Type {
 	case slackapi.InteractionTypeBlockActions, slackapi.InteractionTypeViewSubmission:
 	default:
@@ -30,14 +30,15 @@ func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallba
 	if cb.User.ID == "" {
 		return nil
 	}
-	if cb.TriggerID != "" {
-		first, err := a.firstDelivery(ctx, "interaction:"+cb.TriggerID)
+	sanitizeCallback(&cb)
+	if key := replayKey("interaction", cb.TriggerID, digest); key != "" {
+		first, err := a.firstDelivery(ctx, key)
 		if err != nil {
 			a.log.Error("Could not record a Slack interaction", "err", err)
 			return nil
 		}
 		if !first {
-			a.log.Warn("Slack interaction replayed; ignored", "trigger_id", cb.TriggerID, "user_id", cb.User.ID)
+			a.log.Warn("Slack interaction replayed; ignored", "key", key, "user_id", cb.User.ID)
 			return nil
 		}
 	}
@@ -191,6 +192,19 @@ func (a *Adapter) answerSubmission(ctx context.Context, user string, meta modalM
 	}
 	if err != nil {
 		a.log.Error("Could not answer a form", "user_id", user, "err", err)
+	}
+}
+
+// sanitizeCallback strips what must not reach the database (NUL, invalid
+// UTF-8, markup sentinels) from the fields opsbot reads.
+func sanitizeCallback(cb *slackapi.InteractionCallback) {
+	for _, p := range []*string{&cb.TriggerID, &cb.ResponseURL, &cb.User.ID, &cb.Channel.ID,
+		&cb.Container.ChannelID, &cb.Container.MessageTs, &cb.Container.ThreadTs,
+		&cb.Message.Timestamp, &cb.Message.ThreadTimestamp, &cb.View.CallbackID, &cb.View.PrivateMetadata} {
+		*p = domain.Sanitize(*p)
+	}
+	for _, act := range cb.ActionCallback.BlockActions {
+		act.ActionID = domain.Sanitize(act.ActionID)
 	}
 }
 

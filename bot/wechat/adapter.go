@@ -179,6 +179,13 @@ func (a *Adapter) verifyURL(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "forbidden", http.StatusForbidden)
 		return
 	}
+	// The same freshness window as messages: a captured URL check does
+	// not verify for ever.
+	if !a.fresh(q.Get("timestamp")) {
+		a.log.Warn("WeChat URL check with a stale timestamp refused", "remote_addr", r.RemoteAddr)
+		http.Error(w, "forbidden: stale timestamp", http.StatusForbidden)
+		return
+	}
 	echo := q.Get("echostr")
 	if echo == "" {
 		http.Error(w, "echostr missing", http.StatusBadRequest)

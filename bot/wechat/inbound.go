@@ -40,7 +40,9 @@ var errMalformed = errors.New("wechat: malformed message")
 // routing needs.
 func parseInbound(raw []byte) (inbound, error) {
 	var m inbound
-	if err := xml.Unmarshal(raw, &m); err != nil {
+	// What XML cannot carry (NUL, other control characters, invalid
+	// UTF-8) is dropped first, so such a message is handled, not refused.
+	if err := xml.Unmarshal([]byte(xmlSafe(string(raw))), &m); err != nil {
 		return m, errMalformed
 	}
 	// Nothing from outside reaches the database or the handlers with a

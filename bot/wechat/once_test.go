@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -268,5 +271,44 @@ func TestSweepFinishesWhatADeadProcessLeft(t *testing.T) {
 	}
 	if n, err := e.ad.Sweep(context.Background()); err != nil || n != 0 {
 		t.Fatalf("a second sweep took %d (%v)", n, err)
+	}
+}
+
+// A captured URL check does not verify for ever: GET /wechat has the same
+// freshness window as POST.
+func TestURLCheckFreshness(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, plainAccount(t), Options{MaxSkew: 5 * time.Minute})
+	check := func(ts time.Time) *httptest.ResponseRecorder {
+		stamp := strconv.FormatInt(ts.Unix(), 10)
+		q := url.Values{"signature": {sign(e.acc.Token, stamp, "42")}, "timestamp": {stamp}, "nonce": {"42"}, "echostr": {"e123"}}
+		return e.do(http.MethodGet, "/wechat?"+q.Encode(), nil)
+	}
+	if w := check(time.Now()); w.Code != http.StatusOK || w.Body.String() != "e123" {
+		t.Fatalf("fresh URL check: %d %q", w.Code, w.Body)
+	}
+	for _, ts := range []time.Time{time.Now().Add(-6 * time.Minute), time.Now().Add(6 * time.Minute), time.Unix(1409735669, 0)} {
+		if w := check(ts); w.Code != http.StatusForbidden || strings.Contains(w.Body.String(), "e123") {
+			t.Errorf("URL check signed at %v: %d %q, want 403", ts, w.Code, w.Body)
+		}
+	}
+}
+
+// NUL and invalid UTF-8 in a message never reach the database (jsonb and
+// text reject NUL): the message is handled and answered.
+func TestNULInWeChatMessage(t *testing.T) {
+	t.Parallel()
+	e := newEffectEnv(t, Options{})
+	openID := "oNUL" + uniq()
+	w := e.post(t, textXML(openID+"\x00", "\x00"+strings.TrimPrefix(uniq(), "-"), "投诉 杯子\x00碎了\xff\uE000"))
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "已受理") {
+		t.Fatalf("status %d: %q", w.Code, w.Body)
+	}
+	var text string
+	if err := e.db.SQL().QueryRow(`SELECT body FROM complaints WHERE openid = $1`, openID).Scan(&text); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(text, "\x00\uE000") {
+		t.Fatalf("stored %q", text)
 	}
 }
