@@ -4,7 +4,7 @@
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TESTPG      := $(or $(TMPDIR),/tmp)/opsbot-testpg
 
-.PHONY: deps run test lint unit bench build testdb-stop
+.PHONY: deps run test lint unit fuzz bench build testdb-stop
 
 ## deps: install what a fresh machine lacks: PostgreSQL's binaries (opsbot
 ## and the tests start their own server from them) and, as root, the
@@ -29,8 +29,9 @@ run: deps
 build:
 	go build -o bin/opsbot ./cmd/opsbot
 
-## test: vet, staticcheck and every test against a real PostgreSQL
-test: deps lint unit
+## test: vet, staticcheck, every test against a real PostgreSQL, and a
+## short run of every fuzz target
+test: deps lint unit fuzz
 
 lint:
 	go vet ./...
@@ -39,6 +40,24 @@ lint:
 unit:
 	@status=0; go test -count=1 -timeout 10m ./... || status=$$?; \
 	$(MAKE) -s testdb-stop; exit $$status
+
+## fuzz: run every fuzz target (func FuzzXxx in any *_test.go) for
+## FUZZTIME each: a few seconds in CI, longer by hand (make fuzz FUZZTIME=5m).
+## A failing input is saved under the package's testdata/fuzz and replayed
+## by `go test` from then on.
+FUZZTIME ?= 1500ms
+
+fuzz:
+	@out=$$(mktemp); status=0; \
+	for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | sort); do \
+		dir=./$$(dirname $${f#./}); \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			printf 'fuzz %-22s %s\n' "$$dir" "$$t"; \
+			if ! go test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) "$$dir" >"$$out" 2>&1; then \
+				cat "$$out"; status=1; \
+			fi; \
+		done; \
+	done; rm -f "$$out"; exit $$status
 
 ## bench: the benchmarks behind the targets in the issues
 bench:
