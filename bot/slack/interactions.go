@@ -151,7 +151,11 @@ func (a *Adapter) viewSubmission(cb slackapi.InteractionCallback) any {
 	}
 	switch {
 	case len(rep.Errors) > 0:
-		return slackapi.NewErrorsViewSubmissionResponse(rep.Errors)
+		errs := make(map[string]string, len(rep.Errors))
+		for k, v := range rep.Errors {
+			errs[k] = plainText(v) // shown as typed beside the input
+		}
+		return slackapi.NewErrorsViewSubmissionResponse(errs)
 	case rep.Modal != nil:
 		view, err := modalView(rep.Modal, rep.Content, meta)
 		if err != nil {
