@@ -133,7 +133,7 @@ func TestSlowDatabaseOneEffect(t *testing.T) {
 	}{{"first try commits first", false}, {"retry commits first", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			e := newEffectEnv(t, Options{Deadline: 300 * time.Millisecond, RetryWait: 2 * time.Second})
+			e := newEffectEnv(t, Options{Deadline: time.Second, RetryWait: 3 * time.Second})
 			openID := "oSlowDB" + uniq()
 			msg := textXML(openID, strings.TrimPrefix(uniq(), "-")+"9", "投诉 杯子碎了")
 			e.st.failSaves.Store(true)
@@ -154,13 +154,13 @@ func TestSlowDatabaseOneEffect(t *testing.T) {
 				e.hold = nil
 				e.mu.Unlock()
 			}
-			body1 := <-first // in time, or "success" at the deadline
-			e.st.failSaves.Store(false)
-			time.Sleep(350 * time.Millisecond) // WeChat retries after its 5 s; here after the deadline
+			body1 := <-first                    // in time, or "success" at the deadline
+			time.Sleep(1100 * time.Millisecond) // WeChat retries after its 5 s; here after the deadline
 			w := e.post(t, msg)
 			if w.Code != http.StatusOK {
 				t.Fatalf("retry: %d %q", w.Code, w.Body)
 			}
+			e.st.failSaves.Store(false)
 			close(release)
 			e.ad.Wait()
 			if n := e.h.calls.Load(); n < 2 {
@@ -186,7 +186,7 @@ func TestSlowDatabaseOneEffect(t *testing.T) {
 // the message.
 func TestQuickRetryAfterCrashIsProcessed(t *testing.T) {
 	t.Parallel()
-	e := newEffectEnv(t, Options{Deadline: 400 * time.Millisecond})
+	e := newEffectEnv(t, Options{Deadline: time.Second})
 	openID := "oQuick" + uniq()
 	id := strings.TrimPrefix(uniq(), "-") + "7"
 	msg := textXML(openID, id, "投诉 快递延迟3天")
