@@ -213,13 +213,15 @@ func (a *Adapter) event(ctx context.Context, raw []byte, retry int) (int, any) {
 	work := func(ctx context.Context) error {
 		ctx = domain.WithDelivery(ctx, claim)
 		rep := a.cfg.Handler.Handle(ctx, in.msg)
+		var err error
 		if !claim.Lost() {
-			if err := a.replyToEvent(ctx, in, env.EventID, rep); err != nil && !claim.Lost() {
-				return err
-			}
+			err = a.replyToEvent(ctx, in, env.EventID, rep)
 		}
-		if claim.Lost() {
+		switch {
+		case claim.Lost(): // another attempt had the effect and answers
 			a.log.Info("Slack event was handled by another delivery; this one's answer dropped", "event_id", env.EventID)
+		case err != nil:
+			return err
 		}
 		return a.cfg.Deliveries.FinishDelivery(domain.WithDelivery(ctx, nil), domain.PlatformSlack, key, "done")
 	}
