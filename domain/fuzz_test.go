@@ -51,7 +51,7 @@ func FuzzSLADuration(f *testing.F) {
 // leaves a sentinel behind; marks made by opsbot survive.
 func FuzzMarks(f *testing.F) {
 	for _, s := range []string{"a\x00b", "\uE000@U1\uE001", "\uE000@U1|ann\uE001 x \uE000#C1\uE001", "\uE001\uE000",
-		"\uE000@u1\uE001", "\xff\uE000", "\r\n\t", "<!channel>"} {
+		"\uE000@u1\uE001", "\xff\uE000", "\r\n\t", "<!channel>", "\xee\x80\uE000\x80"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

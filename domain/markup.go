@@ -17,8 +17,9 @@ import (
 //
 // A mark is markOpen, a kind rune ('@' a user, '#' a channel), an ID of
 // capital letters and digits, optionally '|' and a label shown by plain
-// renderers, and markClose. Anything else between the sentinels, or a
-// sentinel without its partner, is dropped by the renderers.
+// renderers, and markClose; or markOpen '>' markClose, the start of a
+// quoted line. Anything else between the sentinels, or a sentinel without
+// its partner, is dropped by the renderers.
 const (
 	markOpen  = '\uE000'
 	markClose = '\uE001'
@@ -31,6 +32,10 @@ func MarkUser(id, label string) string { return mark('@', id, label) }
 // MarkChannel returns a mark linking a Slack channel (C…, G… or D… ID);
 // label is the channel's name for plain renderers.
 func MarkChannel(id, label string) string { return mark('#', id, label) }
+
+// MarkQuote starts a quoted line: Slack shows the line as a block quote
+// (an escaped "&gt;" would show as a plain ">"), plain renderers as "> ".
+func MarkQuote() string { return string(markOpen) + ">" + string(markClose) }
 
 func mark(kind rune, id, label string) string {
 	if !markID(id) {
@@ -65,18 +70,22 @@ func markID(id string) bool {
 
 // Mark is one piece of opsbot's own markup found in a text.
 type Mark struct {
-	Kind  rune   // '@' a user, '#' a channel
+	Kind  rune   // '@' a user, '#' a channel, '>' a quote
 	ID    string // the Slack ID
 	Label string // the name to show where the platform cannot link, if known
 }
 
 // Plain shows the mark as plain text: @name or #name, the ID when no name
-// is known.
+// is known; ">" for a quote.
 func (m Mark) Plain() string { return string(m.Kind) + firstNonEmpty(m.Label, m.ID) }
+
+// Quote reports whether the mark starts a quoted line.
+func (m Mark) Quote() bool { return m.Kind == '>' }
 
 // RenderMarks renders s: text runs through text (an escaper), marks
 // through mark. Broken marks and stray sentinels are dropped.
 func RenderMarks(s string, text func(string) string, mark func(Mark) string) string {
+	s = validUTF8(s) // dropping a sentinel must not splice broken bytes into a new one
 	if !strings.ContainsRune(s, markOpen) && !strings.ContainsRune(s, markClose) {
 		return text(s)
 	}
@@ -108,6 +117,9 @@ func RenderMarks(s string, text func(string) string, mark func(Mark) string) str
 }
 
 func parseMark(body string) (Mark, bool) {
+	if body == ">" {
+		return Mark{Kind: '>'}, true
+	}
 	if body == "" || (body[0] != '@' && body[0] != '#') {
 		return Mark{}, false
 	}
@@ -125,8 +137,11 @@ func PlainMarks(s string) string {
 }
 
 // StripMarks removes the sentinel runes marks are made of, so that outside
-// text can never carry opsbot's markup.
+// text can never carry opsbot's markup. Invalid UTF-8 is replaced first:
+// removing a sentinel from between broken bytes could otherwise join them
+// into a new one.
 func StripMarks(s string) string {
+	s = validUTF8(s)
 	if !strings.ContainsRune(s, markOpen) && !strings.ContainsRune(s, markClose) {
 		return s
 	}
@@ -136,6 +151,13 @@ func StripMarks(s string) string {
 		}
 		return r
 	}, s)
+}
+
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 // Sanitize makes text from outside (a Slack event, a WeChat message, a

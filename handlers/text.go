@@ -29,12 +29,14 @@ func StaffMention(id string) string {
 // ChannelLink links a Slack channel by ID (C…); other names show as is.
 func ChannelLink(id string) string { return domain.MarkChannel(id, "") }
 
-// Quote shows s as a block quote.
+// Quote shows s as a block quote. The quote marks are opsbot's markup
+// (domain.MarkQuote): a ">" typed by a customer is shown as typed.
 func Quote(s string) string {
 	if s == "" {
 		return ""
 	}
-	return "> " + strings.ReplaceAll(s, "\n", "\n> ")
+	q := domain.MarkQuote() + " "
+	return q + strings.ReplaceAll(s, "\n", "\n"+q)
 }
 
 // Excerpt cuts s to n characters on one line.

@@ -12,7 +12,8 @@ import (
 // Out: every string of a domain.Content is untrusted plain text. text
 // escapes &, < and > in it — so a customer's <!channel> or <url|label>
 // shows as typed and pings or links nobody — and only then turns opsbot's
-// own marks (domain.MarkUser, domain.MarkChannel) into <@U…> and <#C…>.
+// own marks (domain.MarkUser, domain.MarkChannel, domain.MarkQuote) into
+// <@U…>, <#C…> and a block quote's ">".
 // Every block and every fallback text the adapter sends goes through it.
 //
 // In: Slack sends message and command text escaped, with links and
@@ -28,6 +29,9 @@ func escape(s string) string { return escaper.Replace(s) }
 // text renders a Content string for Slack: escaped, with marks as links.
 func text(s string) string {
 	return domain.RenderMarks(s, escape, func(m domain.Mark) string {
+		if m.Quote() {
+			return ">"
+		}
 		return "<" + string(m.Kind) + m.ID + ">"
 	})
 }

@@ -276,3 +276,14 @@ func TestEscapeAndDecode(t *testing.T) {
 		}
 	}
 }
+
+// opsbot's quotes are block quotes in Slack; a customer's ">" is text.
+func TestQuoteRendering(t *testing.T) {
+	got := text(handlers.Quote("> not a quote\nline two"))
+	if want := "> &gt; not a quote\n> line two"; got != want {
+		t.Fatalf("text(Quote(...)) = %q, want %q", got, want)
+	}
+	if got := bot.PlainText(domain.Content{Text: handlers.Quote("a\nb")}); got != "> a\n> b" {
+		t.Fatalf("PlainText(Quote) = %q", got)
+	}
+}
