@@ -18,8 +18,11 @@ import (
 
 // Config is opsbot's whole configuration, read once from the environment.
 type Config struct {
-	DatabaseURL        string
-	Addr               string
+	DatabaseURL string
+	Addr        string
+	// MetricsAddr, when set, serves /metrics there instead of on Addr,
+	// so that it need not be public with the webhooks.
+	MetricsAddr        string
 	DataDir            string
 	TimezoneName       string
 	Location           *time.Location
@@ -97,6 +100,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DatabaseURL:  get("DATABASE_URL", ""),
 		IngestSecret: get("OPSBOT_INGEST_SECRET", ""),
 		Addr:         get("OPSBOT_ADDR", ":8080"),
+		MetricsAddr:  get("OPSBOT_METRICS_ADDR", ""),
 		DataDir:      get("OPSBOT_DATA_DIR", defaultDataDir(getenv)),
 		TimezoneName: get("OPSBOT_TIMEZONE", "Asia/Shanghai"),
 		LogFormat:    get("OPSBOT_LOG_FORMAT", "text"),
@@ -124,6 +128,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		bad("OPSBOT_ADDR", "host:port such as :8080 or 127.0.0.1:8080", c.Addr)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		bad("OPSBOT_ADDR", "a port number up to 65535, such as :8080", c.Addr)
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			bad("OPSBOT_METRICS_ADDR", "host:port such as 127.0.0.1:9090, or unset to serve /metrics on OPSBOT_ADDR", c.MetricsAddr)
+		} else if c.MetricsAddr == c.Addr && port != "0" {
+			bad("OPSBOT_METRICS_ADDR", "an address other than OPSBOT_ADDR", c.MetricsAddr)
+		}
 	}
 	if !filepath.IsAbs(c.DataDir) {
 		bad("OPSBOT_DATA_DIR", "an absolute path", c.DataDir)
@@ -294,6 +305,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database", db),
 		slog.String("addr", c.Addr),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("data_dir", c.DataDir),
 		slog.String("timezone", c.TimezoneName),
 		slog.String("log_level", c.LogLevel.String()),
