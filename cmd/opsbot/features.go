@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/handlers"
 	"github.com/opsbot/opsbot/handlers/complaints"
+	"github.com/opsbot/opsbot/handlers/digests"
 	"github.com/opsbot/opsbot/handlers/shop"
 	"github.com/opsbot/opsbot/store"
 )
@@ -26,6 +28,9 @@ func (a *app) features(db *store.DB, events *handlers.Events) []bot.Feature {
 		},
 		complaints.New(db, a.clock, a.channels, a.log, events).Feature(),
 		shop.New(db, a.clock, a.channels, a.log).Feature(),
+		// SpecialDays (campaign days, compared only with their own kind) is
+		// wired once the campaigns feature exists.
+		digests.New(db, a.clock, a.channels, a.log, digests.Options{ChartDir: filepath.Join(a.cfg.DataDir, "charts")}).Feature(),
 	}
 }
 
