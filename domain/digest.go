@@ -482,7 +482,7 @@ type Pace struct {
 // NewPace computes month-to-date progress of mtd (GMV in fen, month from
 // its first day to cutoff) against target.
 func NewPace(target, mtd float64, month Period, cutoff time.Time, source string) Pace {
-	days := month.Days()
+	days := Month(month.From, month.From.Location()).Days()
 	gone := cutoff.Sub(month.From).Hours() / 24
 	left := int(math.Ceil(month.From.AddDate(0, 1, 0).Sub(cutoff).Hours()/24 - 1e-9))
 	return Pace{Target: target, MTD: mtd, DaysLeft: max(left, 0), DaysGone: gone, DaysInMonth: days, TargetSource: source}
@@ -526,7 +526,11 @@ func (p Pace) Line() string {
 	case p.DaysLeft == 0:
 		s += fmt.Sprintf("; missed by %s", f(p.Target-p.MTD))
 	default:
-		s += fmt.Sprintf("; %s a day needed for the %d days left (so far %s a day)", f(p.Needed()), p.DaysLeft,
+		days := "days"
+		if p.DaysLeft == 1 {
+			days = "day"
+		}
+		s += fmt.Sprintf("; %s a day needed for the %d %s left (so far %s a day)", f(p.Needed()), p.DaysLeft, days,
 			f(p.MTD/math.Max(p.DaysGone, 1)))
 	}
 	return s + "."

@@ -96,6 +96,7 @@ func RenderChart(kind domain.DigestKind, pts []domain.DayFigure) (Chart, error) 
 	opt.YAxis[0].Theme = opt.Theme.WithYAxisSeriesColor(0)
 	opt.YAxis[1].Theme = opt.Theme.WithYAxisSeriesColor(1)
 	opt.YAxis[0].ValueFormatter = yuanShort
+	opt.YAxis[1].ValueFormatter = func(v float64) string { return fmt.Sprintf("%.0f", v) }
 	opt.Symbol.Shape = charts.SymbolNone
 	opt.LineStrokeWidth = 2
 	var popts []charts.PainterOptionFunc
