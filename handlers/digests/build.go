@@ -139,13 +139,31 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 	cutoff := w.Cutoff
 	var tasks []func(context.Context) error
 	add := func(f func(context.Context) error) { tasks = append(tasks, f) }
-	add(func(ctx context.Context) (err error) { in.cur, err = h.Store.ShopTotals(ctx, w.Current(), cutoff); return })
-	add(func(ctx context.Context) (err error) { in.prev, err = h.Store.ShopTotals(ctx, w.Previous(), cutoff); return })
-	add(func(ctx context.Context) (err error) { in.curX, err = h.Store.ComplaintExtras(ctx, w.Current()); return })
-	add(func(ctx context.Context) (err error) { in.prevX, err = h.Store.ComplaintExtras(ctx, w.Previous()); return })
+	add(func(ctx context.Context) (err error) {
+		in.cur, err = h.Store.ShopTotals(ctx, w.Current(), cutoff)
+		return
+	})
+	add(func(ctx context.Context) (err error) {
+		in.prev, err = h.Store.ShopTotals(ctx, w.Previous(), cutoff)
+		return
+	})
+	add(func(ctx context.Context) (err error) {
+		in.curX, err = h.Store.ComplaintExtras(ctx, w.Current())
+		return
+	})
+	add(func(ctx context.Context) (err error) {
+		in.prevX, err = h.Store.ComplaintExtras(ctx, w.Previous())
+		return
+	})
 	if w.Kind == domain.DigestDaily {
-		add(func(ctx context.Context) (err error) { in.weekAgo, err = h.Store.ShopTotals(ctx, w.WeekAgo(), cutoff); return })
-		add(func(ctx context.Context) (err error) { in.weekAgoX, err = h.Store.ComplaintExtras(ctx, w.WeekAgo()); return })
+		add(func(ctx context.Context) (err error) {
+			in.weekAgo, err = h.Store.ShopTotals(ctx, w.WeekAgo(), cutoff)
+			return
+		})
+		add(func(ctx context.Context) (err error) {
+			in.weekAgoX, err = h.Store.ComplaintExtras(ctx, w.WeekAgo())
+			return
+		})
 	}
 	add(func(ctx context.Context) error {
 		ps := append([]domain.Period{in.monthToDate, in.monthBeforeSpan}, in.basePeriods...)
@@ -156,7 +174,10 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 		in.mtd, in.monthBefore, in.baseline = ts[0], ts[1], ts[2:]
 		return nil
 	})
-	add(func(ctx context.Context) (err error) { in.series, err = h.Store.SeriesTotals(ctx, w.ChartBuckets()); return })
+	add(func(ctx context.Context) (err error) {
+		in.series, err = h.Store.SeriesTotals(ctx, w.ChartBuckets())
+		return
+	})
 	add(func(ctx context.Context) (err error) { in.targets, err = h.targets(ctx); return })
 	add(func(ctx context.Context) (err error) { in.rules, err = h.rules(ctx); return })
 	if h.Store.InTransaction() {
