@@ -352,7 +352,7 @@ func TestPostOnceAcrossRerunsAndReplicas(t *testing.T) {
 
 func TestDailyJobSkipsDaysOff(t *testing.T) {
 	e := newEnv(t, nil)
-	e.history(day("2026-09-20"), day("2026-10-03"), 100)
+	e.history(day("2026-09-14"), day("2026-10-03"), 100)
 	var job bot.Job
 	for _, j := range e.h.Jobs() {
 		if j.Name == "digest-daily" {
@@ -368,8 +368,8 @@ func TestDailyJobSkipsDaysOff(t *testing.T) {
 	if err := e.db.SQL().QueryRowContext(e.ctx, `SELECT count(*) FROM digests`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("digests on days off: %d %v", n, err)
 	}
-	// 2026-09-28 is a Sunday made a working day (国庆节调休).
-	if err := job.Run(e.ctx, day("2026-09-28").Add(18*time.Hour)); err != nil {
+	// 2026-09-20 is a Sunday made a working day (国庆节调休).
+	if err := job.Run(e.ctx, day("2026-09-20").Add(18*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.db.SQL().QueryRowContext(e.ctx, `SELECT count(*) FROM digests`).Scan(&n); err != nil || n != 1 {
