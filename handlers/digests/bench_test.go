@@ -36,7 +36,7 @@ func BenchmarkDigest10M(b *testing.B) {
 		{`INSERT INTO orders (order_id, customer_id, total, state, state_at, created_at, paid_at, refunded_at)
 			SELECT 'B' || i, 'c' || (i * 7919 % 2000000), 5000 + (i * 37 % 30000), 'order.paid', ts, ts, ts,
 				CASE WHEN i % 20 = 0 THEN ts + interval '2 days' END
-			FROM generate_series(0, $3 - 1) AS i, LATERAL (SELECT $1::timestamptz + i * $2::float8 * interval '1 second') AS x(ts)`,
+			FROM generate_series(0::bigint, $3 - 1) AS i, LATERAL (SELECT $1::timestamptz + i * $2::float8 * interval '1 second') AS x(ts)`,
 			[]any{start, step, n}},
 		{`INSERT INTO traffic (day, pv, uv, new_users, active_users)
 			SELECT d::date, 4000000, 900000, 90000, 600000 FROM generate_series($1::timestamptz, $2::timestamptz, interval '1 day') AS d`,
