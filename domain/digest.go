@@ -211,19 +211,27 @@ func DayKindOf(cal *Calendar, special map[string]string, t time.Time) (kind, nam
 }
 
 // PeriodKind is the kind of a whole period: a campaign if any of its days
-// is one, a holiday if any weekday is a holiday, else normal. Make-up days
-// alone do not change a week or month.
+// is one, a holiday if at least a tenth of its days (one in a week, three
+// in a month: the golden weeks, not a lone 清明 Monday) are holidays on
+// weekdays, else normal. Make-up days alone do not change a week or month.
 func PeriodKind(cal *Calendar, special map[string]string, p Period) (kind, name string) {
+	holidays := 0
 	for d := p.From; d.Before(p.To); d = d.AddDate(0, 0, 1) {
 		k, n := DayKindOf(cal, special, d)
 		switch {
 		case k == DayCampaign:
 			return k, n
-		case k == DayHoliday && kind == DayNormal:
-			kind, name = k, n
+		case k == DayHoliday && d.Weekday() != time.Saturday && d.Weekday() != time.Sunday:
+			holidays++
+			if name == "" {
+				name = n
+			}
 		}
 	}
-	return kind, name
+	if holidays > 0 && holidays >= max(1, p.Days()/10) {
+		return DayHoliday, name
+	}
+	return DayNormal, ""
 }
 
 // BaselineCandidates are the earlier periods the window's anomaly baseline

@@ -175,3 +175,21 @@ func TestDigestMetricsFollowTheRegistry(t *testing.T) {
 		t.Errorf("trade figures traffic-dependent: %v", dep)
 	}
 }
+
+func TestMonthsWithALoneHolidayAreNormal(t *testing.T) {
+	loc := sh()
+	cal, err := domain.NewCalendar(loc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for month, want := range map[string]string{"2026-04": domain.DayNormal, "2026-10": domain.DayHoliday, "2026-02": domain.DayHoliday, "2026-11": domain.DayNormal} {
+		m, _ := time.ParseInLocation("2006-01", month, loc)
+		if k, _ := domain.PeriodKind(cal, nil, domain.Month(m, loc)); k != want {
+			t.Errorf("%s: %q, want %q", month, k, want)
+		}
+	}
+	m, _ := time.ParseInLocation("2006-01", "2026-11", loc)
+	if k, n := domain.PeriodKind(cal, map[string]string{"2026-11-11": "双11"}, domain.Month(m, loc)); k != domain.DayCampaign || n != "双11" {
+		t.Errorf("双11 month: %q %q", k, n)
+	}
+}

@@ -23,7 +23,9 @@ type Digest struct {
 	Misses    []string
 	// Notes explain what was not flagged and why (a holiday, too little
 	// history).
-	Notes   []string
+	Notes []string
+	// checked is whether there was a baseline to flag anything against.
+	checked bool
 	Pace    *domain.Pace
 	Content domain.Content
 	Chart   Chart
@@ -287,9 +289,10 @@ func (d *Digest) detect(w domain.DigestWindow, in *inputs, traffic map[string]bo
 		}
 		d.Notes = append(d.Notes, fmt.Sprintf("This is a %s%s: flags compare it only with the %d like it in the last weeks.", against(w, in.kind), name, len(in.basePeriods)))
 	} else if len(in.basePeriods) < minBase {
-		d.Notes = append(d.Notes, fmt.Sprintf("Too little history to flag anything: %d comparable %ss, %d needed.", len(in.basePeriods), what, minBase))
+		d.Notes = append(d.Notes, fmt.Sprintf("Too little history to flag anything: %d comparable earlier periods (%s), %d needed.", len(in.basePeriods), what, minBase))
 		return
 	}
+	d.checked = true
 	base := make([]domain.Figures, len(in.baseline))
 	for i, t := range in.baseline {
 		base[i] = domain.DigestFigures(t, domain.ComplaintExtras{})
@@ -385,8 +388,10 @@ func (d *Digest) content(in *inputs) domain.Content {
 			lines[i] = "⚠ " + f
 		}
 		c.Text = strings.Join(lines, "\n")
-	} else {
+	} else if d.checked {
 		c.Text = "Nothing unusual: every figure is within its usual range and on target."
+	} else {
+		c.Text = "No flags: on target, and too little comparable history to judge what is unusual (see below)."
 	}
 	missed := map[string]string{}
 	for _, t := range in.targets {
