@@ -127,7 +127,7 @@ func TestDigestDailyJobEndToEnd(t *testing.T) {
 		}
 	}
 	// Flags (or the all-clear) come right under the header.
-	if !strings.Contains(msg, "⚠") && !strings.Contains(msg, "Nothing unusual") {
+	if !strings.Contains(msg, "⚠") && !strings.Contains(msg, "Nothing unusual") && !strings.Contains(msg, "No flags") {
 		t.Errorf("digest post without flags or the all-clear:\n%s", msg)
 	}
 	done := slack.seen("files.completeUploadExternal")
