@@ -47,7 +47,7 @@ type inputs struct {
 	cur, prev, weekAgo           domain.ShopTotals
 	curX, prevX, weekAgoX        domain.ComplaintExtras
 	baseline                     []domain.ShopTotals
-	mtd, monthBefore             domain.ShopTotals
+	mtd, monthBefore             int64
 	series                       []domain.DayFigure
 	targets                      []domain.Target
 	rules                        []domain.AnomalyRule
@@ -167,13 +167,17 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 			return
 		})
 	}
+	add(func(ctx context.Context) (err error) {
+		in.baseline, err = h.Store.BaselineTotals(ctx, in.basePeriods, cutoff)
+		return err
+	})
 	add(func(ctx context.Context) error {
-		ps := append([]domain.Period{in.monthToDate, in.monthBeforeSpan}, in.basePeriods...)
-		ts, err := h.Store.BaselineTotals(ctx, ps, cutoff)
+		// Only GMV is needed of these: the cheap series query.
+		ts, err := h.Store.SeriesTotals(ctx, []domain.Period{in.monthToDate, in.monthBeforeSpan})
 		if err != nil {
 			return err
 		}
-		in.mtd, in.monthBefore, in.baseline = ts[0], ts[1], ts[2:]
+		in.mtd, in.monthBefore = ts[0].GMV, ts[1].GMV
 		return nil
 	})
 	add(func(ctx context.Context) (err error) {
@@ -359,14 +363,14 @@ func (d *Digest) checkTargets(w domain.DigestWindow, in *inputs) {
 		switch {
 		case t.Period == "month":
 			target, source = t.Value, "set"
-		case t.Period == "growth" && source == "" && in.monthBefore.GMV > 0:
-			target, source = float64(in.monthBefore.GMV)*(1+t.Value), "growth"
+		case t.Period == "growth" && source == "" && in.monthBefore > 0:
+			target, source = float64(in.monthBefore)*(1+t.Value), "growth"
 		}
 	}
 	if source == "" {
 		return
 	}
-	p := domain.NewPace(target, float64(in.mtd.GMV), in.monthToDate, w.Cutoff, source)
+	p := domain.NewPace(target, float64(in.mtd), in.monthToDate, w.Cutoff, source)
 	d.Pace = &p
 	if p.Behind() && p.DaysLeft > 0 {
 		gmv, _ := domain.MetricByName("gmv")
