@@ -3,6 +3,7 @@ package domain
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -610,6 +611,38 @@ func TrafficDependent(t ShopTotals) map[string]bool {
 	out := map[string]bool{}
 	for name, v := range a {
 		if v.OK && !b[name].OK {
+			out[name] = true
+		}
+	}
+	return out
+}
+
+// CheapTotals keeps of t what store.BaselineTotals adds up for many
+// windows at once: trade, refunds, traffic and complaints, but not repeat
+// buyers (an index probe per customer) or what later features add.
+func CheapTotals(t ShopTotals) ShopTotals {
+	return ShopTotals{GMV: t.GMV, Orders: t.Orders, PayingCustomers: t.PayingCustomers, RefundedOrders: t.RefundedOrders,
+		TrafficDays: t.TrafficDays, PeriodDays: t.PeriodDays, PV: t.PV, UV: t.UV, NewUsers: t.NewUsers, ActiveUsers: t.ActiveUsers,
+		Complaints: t.Complaints, ComplainingCustomers: t.ComplainingCustomers, ReplyMet: t.ReplyMet, ReplyDecided: t.ReplyDecided,
+		ResolveMet: t.ResolveMet, ResolveDecided: t.ResolveDecided}
+}
+
+// BeyondCheapTotals lists the metrics that CheapTotals cannot give:
+// those whose value moves when a total it leaves out does. It probes
+// every numeric total, so a total added later is covered too.
+func BeyondCheapTotals() map[string]bool {
+	var probe ShopTotals
+	v := reflect.ValueOf(&probe).Elem()
+	for i := range v.NumField() {
+		if f := v.Field(i); f.CanInt() {
+			f.SetInt(int64(3 + 7*i))
+		}
+	}
+	probe.TrafficDays, probe.PeriodDays = 1, 1
+	all, cheap := probe.Figures(), CheapTotals(probe).Figures()
+	out := map[string]bool{}
+	for name, x := range all {
+		if y := cheap[name]; x != y {
 			out[name] = true
 		}
 	}

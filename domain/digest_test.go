@@ -193,3 +193,10 @@ func TestMonthsWithALoneHolidayAreNormal(t *testing.T) {
 		t.Errorf("双11 month: %q %q", k, n)
 	}
 }
+
+func TestBeyondCheapTotals(t *testing.T) {
+	got := domain.BeyondCheapTotals()
+	if !got["repurchase_rate"] || !got["satisfaction"] || !got["survey_responses"] || got["gmv"] || got["conversion"] || got["reply_sla"] {
+		t.Errorf("%v", got)
+	}
+}

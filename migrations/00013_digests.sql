@@ -1,6 +1,7 @@
 -- Digests: every digest posted (its period, figures and flags, and the
 -- message itself, for `digest show` and so that a re-run posts nothing
--- new), the targets managers set, and the anomaly thresholds per metric.
+-- new), the targets managers set, the anomaly thresholds per metric, and
+-- the totals of settled windows.
 
 -- +goose Up
 CREATE TABLE digests (
@@ -37,7 +38,20 @@ CREATE TABLE digest_thresholds (
     set_at     timestamptz NOT NULL DEFAULT now()
 );
 
+-- Totals of windows that closed long enough ago (48 hours) not to change
+-- any more: the same days come back in every digest (the chart's 30 days,
+-- the same weekday of the last 8 weeks), so each is added up once.
+CREATE TABLE digest_windows (
+    kind        text NOT NULL,               -- 'series' (GMV, orders) or 'totals' (the cheap metric inputs)
+    from_at     timestamptz NOT NULL,
+    to_at       timestamptz NOT NULL,
+    totals      jsonb NOT NULL,
+    computed_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (kind, from_at, to_at)
+);
+
 -- +goose Down
+DROP TABLE digest_windows;
 DROP TABLE digest_thresholds;
 DROP TABLE targets;
 DROP TABLE digests;

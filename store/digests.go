@@ -27,13 +27,91 @@ func periodBounds(ps []domain.Period) (from, to []time.Time) {
 	return from, to
 }
 
+// Settle is how long after a window closed its totals are taken as final
+// and kept in digest_windows: events arriving later than that for it
+// (rare: a backfill import of old days) are not seen by digests until the
+// kept totals are removed (DELETE FROM digest_windows).
+const Settle = 48 * time.Hour
+
+// cachedWindows returns compute's results for ps, taking those of settled
+// windows from digest_windows and keeping the newly computed ones there.
+func cachedWindows[T any](ctx context.Context, db *DB, kind string, ps []domain.Period,
+	compute func(context.Context, []domain.Period) ([]T, error)) ([]T, error) {
+	out := make([]T, len(ps))
+	if len(ps) == 0 {
+		return out, nil
+	}
+	from, to := periodBounds(ps)
+	const q = `SELECT w.from_at, w.to_at, w.totals FROM digest_windows w
+		JOIN unnest($2::timestamptz[], $3::timestamptz[]) AS r(f, t) ON w.from_at = r.f AND w.to_at = r.t
+		WHERE w.kind = $1`
+	var rows []struct {
+		From   time.Time `db:"from_at"`
+		To     time.Time `db:"to_at"`
+		Totals []byte    `db:"totals"`
+	}
+	if err := db.x.SelectContext(ctx, &rows, q, kind, pq.Array(from), pq.Array(to)); err != nil {
+		return nil, wrap("cached windows", err)
+	}
+	key := func(f, t time.Time) [2]int64 { return [2]int64{f.UnixMicro(), t.UnixMicro()} }
+	have := make(map[[2]int64][]byte, len(rows))
+	for _, r := range rows {
+		have[key(r.From, r.To)] = r.Totals
+	}
+	var missing []domain.Period
+	var at []int
+	for i, p := range ps {
+		if b, ok := have[key(p.From, p.To)]; ok && json.Unmarshal(b, &out[i]) == nil {
+			continue
+		}
+		missing, at = append(missing, p), append(at, i)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	got, err := compute(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	settled := time.Now().Add(-Settle)
+	var keepFrom, keepTo []time.Time
+	var keep []string
+	for j, i := range at {
+		out[i] = got[j]
+		if p := missing[j]; !p.To.After(settled) {
+			b, err := json.Marshal(got[j])
+			if err != nil {
+				return nil, fmt.Errorf("store: cached windows: %w", err)
+			}
+			keepFrom, keepTo, keep = append(keepFrom, p.From), append(keepTo, p.To), append(keep, string(b))
+		}
+	}
+	if len(keep) > 0 {
+		const ins = `INSERT INTO digest_windows (kind, from_at, to_at, totals)
+			SELECT $1, f, t, j::jsonb FROM unnest($2::timestamptz[], $3::timestamptz[], $4::text[]) AS r(f, t, j)
+			ON CONFLICT DO NOTHING`
+		if _, err := db.x.ExecContext(ctx, ins, kind, pq.Array(keepFrom), pq.Array(keepTo), pq.Array(keep)); err != nil {
+			return nil, wrap("keep windows", err)
+		}
+	}
+	return out, nil
+}
+
 // BaselineTotals adds up, for many periods in one round trip each, the
 // totals the cheap metrics are computed from: trade, refunds, traffic and
 // complaints — everything ShopTotals has except repeat buyers, which only
 // the periods a digest reports need. Each period is a few range scans on
 // indexed times, so the cost follows the periods, not the tables. at is
 // "now", for SLA deadlines still running.
+//
+// Windows settled for Settle are kept and read back, not added up again.
 func (db *DB) BaselineTotals(ctx context.Context, ps []domain.Period, at time.Time) ([]domain.ShopTotals, error) {
+	return cachedWindows(ctx, db, "totals", ps, func(ctx context.Context, ps []domain.Period) ([]domain.ShopTotals, error) {
+		return db.baselineTotals(ctx, ps, at)
+	})
+}
+
+func (db *DB) baselineTotals(ctx context.Context, ps []domain.Period, at time.Time) ([]domain.ShopTotals, error) {
 	out := make([]domain.ShopTotals, len(ps))
 	if len(ps) == 0 {
 		return out, nil
@@ -98,8 +176,17 @@ func (db *DB) ComplaintExtras(ctx context.Context, p domain.Period) (domain.Comp
 }
 
 // SeriesTotals returns GMV (fen) and paid orders for each period, for
-// charts: one index range scan per period.
+// charts: one index range scan per period, none for settled windows kept
+// from before.
 func (db *DB) SeriesTotals(ctx context.Context, ps []domain.Period) ([]domain.DayFigure, error) {
+	out, err := cachedWindows(ctx, db, "series", ps, db.seriesTotals)
+	for i := range out {
+		out[i].Day = ps[i].From // in the periods' zone, wherever it came from
+	}
+	return out, err
+}
+
+func (db *DB) seriesTotals(ctx context.Context, ps []domain.Period) ([]domain.DayFigure, error) {
 	from, to := periodBounds(ps)
 	// LATERAL keeps it one index range scan per period, whatever the
 	// planner thinks of a join against the whole table.

@@ -75,6 +75,14 @@ func (h *Digests) Build(ctx context.Context, kind domain.DigestKind, ref, now ti
 		d.WeekAgo = domain.DigestFigures(in.weekAgo, in.weekAgoX)
 	}
 	traffic := domain.TrafficDependent(in.cur)
+	if kind == domain.DigestDaily {
+		// The day before and last week come from the cheap totals: what
+		// they cannot give (repeat buyers) is not compared.
+		for name := range domain.BeyondCheapTotals() {
+			delete(d.Previous, name)
+			delete(d.WeekAgo, name)
+		}
+	}
 	if w.Partial {
 		// Traffic is pushed per day: a day in progress cannot be compared
 		// on it like for like.
@@ -145,10 +153,28 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 		in.cur, err = h.Store.ShopTotals(ctx, w.Current(), cutoff)
 		return
 	})
-	add(func(ctx context.Context) (err error) {
-		in.prev, err = h.Store.ShopTotals(ctx, w.Previous(), cutoff)
-		return
-	})
+	if w.Kind == domain.DigestDaily {
+		// A day is compared on the cheap totals (everything but repeat
+		// buyers, which cost an index probe per customer): the day before
+		// and the same weekday last week, in one round trip.
+		add(func(ctx context.Context) error {
+			ts, err := h.Store.BaselineTotals(ctx, []domain.Period{w.Previous(), w.WeekAgo()}, cutoff)
+			if err != nil {
+				return err
+			}
+			in.prev, in.weekAgo = ts[0], ts[1]
+			return nil
+		})
+		add(func(ctx context.Context) (err error) {
+			in.weekAgoX, err = h.Store.ComplaintExtras(ctx, w.WeekAgo())
+			return
+		})
+	} else {
+		add(func(ctx context.Context) (err error) {
+			in.prev, err = h.Store.ShopTotals(ctx, w.Previous(), cutoff)
+			return
+		})
+	}
 	add(func(ctx context.Context) (err error) {
 		in.curX, err = h.Store.ComplaintExtras(ctx, w.Current())
 		return
@@ -157,27 +183,29 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 		in.prevX, err = h.Store.ComplaintExtras(ctx, w.Previous())
 		return
 	})
-	if w.Kind == domain.DigestDaily {
-		add(func(ctx context.Context) (err error) {
-			in.weekAgo, err = h.Store.ShopTotals(ctx, w.WeekAgo(), cutoff)
-			return
-		})
-		add(func(ctx context.Context) (err error) {
-			in.weekAgoX, err = h.Store.ComplaintExtras(ctx, w.WeekAgo())
-			return
-		})
-	}
 	add(func(ctx context.Context) (err error) {
 		in.baseline, err = h.Store.BaselineTotals(ctx, in.basePeriods, cutoff)
 		return err
 	})
 	add(func(ctx context.Context) error {
-		// Only GMV is needed of these: the cheap series query.
-		ts, err := h.Store.SeriesTotals(ctx, []domain.Period{in.monthToDate, in.monthBeforeSpan})
+		// Only GMV is needed of these: the series query, day by day for
+		// the month so far (settled days are kept), the month before whole.
+		ps := []domain.Period{in.monthBeforeSpan}
+		for d := in.monthToDate.From; d.Before(in.monthToDate.To); d = d.AddDate(0, 0, 1) {
+			end := d.AddDate(0, 0, 1)
+			if end.After(in.monthToDate.To) {
+				end = in.monthToDate.To
+			}
+			ps = append(ps, domain.Period{From: d, To: end})
+		}
+		ts, err := h.Store.SeriesTotals(ctx, ps)
 		if err != nil {
 			return err
 		}
-		in.mtd, in.monthBefore = ts[0].GMV, ts[1].GMV
+		in.monthBefore = ts[0].GMV
+		for _, t := range ts[1:] {
+			in.mtd += t.GMV
+		}
 		return nil
 	})
 	add(func(ctx context.Context) (err error) {
@@ -301,13 +329,14 @@ func (d *Digest) detect(w domain.DigestWindow, in *inputs, traffic map[string]bo
 	for i, t := range in.baseline {
 		base[i] = domain.DigestFigures(t, domain.ComplaintExtras{})
 	}
+	beyond := domain.BeyondCheapTotals() // the baseline has only the cheap totals
 	rules := map[string]domain.AnomalyRule{}
 	for _, r := range in.rules {
 		rules[r.Metric] = r
 	}
 	for _, m := range domain.DigestMetrics() {
 		r, ok := rules[m.Name]
-		if !ok || (w.Partial && traffic[m.Name]) {
+		if !ok || (w.Partial && traffic[m.Name]) || beyond[m.Name] {
 			continue
 		}
 		vals := make([]domain.Value, len(base))
