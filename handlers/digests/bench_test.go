@@ -46,7 +46,11 @@ func BenchmarkDigest10M(b *testing.B) {
 		seed(b, db, start, end, n)
 	}
 	clock := handlers.Clock{Loc: shanghai, Now: func() time.Time { return now }}
-	h := digests.New(db, clock, handlers.Channels{Managers: "#managers"}, slog.New(slog.DiscardHandler), digests.Options{})
+	log := slog.New(slog.DiscardHandler)
+	if os.Getenv("OPSBOT_BENCH_TRACE") != "" {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	h := digests.New(db, clock, handlers.Channels{Managers: "#managers"}, log, digests.Options{})
 
 	run := func(kind domain.DigestKind, ref time.Time) func(b *testing.B) {
 		return func(b *testing.B) {

@@ -76,9 +76,10 @@ func (h *Digests) Build(ctx context.Context, kind domain.DigestKind, ref, now ti
 	}
 	traffic := domain.TrafficDependent(in.cur)
 	if kind == domain.DigestDaily {
-		// The day before and last week come from the cheap totals: what
-		// they cannot give (repeat buyers) is not compared.
+		// A day comes from the cheap totals: what they cannot give
+		// (repurchase rate, satisfaction) is left to the weekly digest.
 		for name := range domain.BeyondCheapTotals() {
+			delete(d.Figures, name)
 			delete(d.Previous, name)
 			delete(d.WeekAgo, name)
 		}
@@ -149,20 +150,18 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 	cutoff := w.Cutoff
 	var tasks []func(context.Context) error
 	add := func(f func(context.Context) error) { tasks = append(tasks, f) }
-	add(func(ctx context.Context) (err error) {
-		in.cur, err = h.Store.ShopTotals(ctx, w.Current(), cutoff)
-		return
-	})
 	if w.Kind == domain.DigestDaily {
-		// A day is compared on the cheap totals (everything but repeat
-		// buyers, which cost an index probe per customer): the day before
-		// and the same weekday last week, in one round trip.
+		// A day is counted on the cheap totals (everything but repeat
+		// buyers, which cost an index probe per customer, and what only
+		// ShopTotals adds): the day, the day before and the same weekday
+		// last week in one round trip. The weekly and monthly digests
+		// have every metric.
 		add(func(ctx context.Context) error {
-			ts, err := h.Store.BaselineTotals(ctx, []domain.Period{w.Previous(), w.WeekAgo()}, cutoff)
+			ts, err := h.Store.BaselineTotals(ctx, []domain.Period{w.Current(), w.Previous(), w.WeekAgo()}, cutoff)
 			if err != nil {
 				return err
 			}
-			in.prev, in.weekAgo = ts[0], ts[1]
+			in.cur, in.prev, in.weekAgo = ts[0], ts[1], ts[2]
 			return nil
 		})
 		add(func(ctx context.Context) (err error) {
@@ -170,6 +169,10 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 			return
 		})
 	} else {
+		add(func(ctx context.Context) (err error) {
+			in.cur, err = h.Store.ShopTotals(ctx, w.Current(), cutoff)
+			return
+		})
 		add(func(ctx context.Context) (err error) {
 			in.prev, err = h.Store.ShopTotals(ctx, w.Previous(), cutoff)
 			return
@@ -230,9 +233,11 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			start := time.Now()
 			if errs[i] = t(ctx); errs[i] != nil {
 				cancel()
 			}
+			h.Log.Debug("Digest input read", "task", i, "ms", time.Since(start).Milliseconds())
 		}()
 	}
 	wg.Wait()
@@ -473,6 +478,18 @@ func (d *Digest) content(in *inputs) domain.Content {
 	}
 	if w.Partial {
 		note += fmt.Sprintf(", each up to the same time (%s). Traffic is pushed per day, so UV and conversion are not compared inside a day", w.Cutoff.Format("15:04"))
+	}
+	if w.Kind == domain.DigestDaily {
+		beyond := domain.BeyondCheapTotals()
+		var names []string
+		for _, m := range domain.DigestMetrics() {
+			if beyond[m.Name] {
+				names = append(names, m.Label)
+			}
+		}
+		if len(names) > 0 {
+			note += ". " + strings.Join(names, ", ") + ": in the weekly and monthly digests"
+		}
 	}
 	c.Note = note + ". \"no data\" means the input is missing (no traffic pushed). `metrics define <name>` says how each figure is computed."
 	return c
