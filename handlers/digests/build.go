@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/opsbot/opsbot/domain"
@@ -42,16 +43,20 @@ func (d *Digest) Flags() []string {
 
 // inputs is everything a digest is built from, read from the store.
 type inputs struct {
-	cal                          *domain.Calendar
-	special                      map[string]string
-	cur, prev, weekAgo           domain.ShopTotals
-	curX, prevX, weekAgoX        domain.ComplaintExtras
-	baseline                     []domain.ShopTotals
-	mtd, monthBefore             int64
-	series                       []domain.DayFigure
-	targets                      []domain.Target
-	rules                        []domain.AnomalyRule
-	kind, kindName               string
+	cal                   *domain.Calendar
+	special               map[string]string
+	cur, prev, weekAgo    domain.ShopTotals
+	curX, prevX, weekAgoX domain.ComplaintExtras
+	baseline              []domain.ShopTotals
+	mtd, monthBefore      int64
+	series                []domain.DayFigure
+	targets               []domain.Target
+	rules                 []domain.AnomalyRule
+	kind, kindName        string
+	// partialTotals is set when the full totals of a period could not be
+	// had (a statement timeout on a very large month) and the cheap ones
+	// stood in.
+	partialTotals                atomic.Bool
 	basePeriods                  []domain.Period
 	monthToDate, monthBeforeSpan domain.Period
 }
@@ -75,7 +80,7 @@ func (h *Digests) Build(ctx context.Context, kind domain.DigestKind, ref, now ti
 		d.WeekAgo = domain.DigestFigures(in.weekAgo, in.weekAgoX)
 	}
 	traffic := domain.TrafficDependent(in.cur)
-	if kind == domain.DigestDaily {
+	if kind == domain.DigestDaily || in.partialTotals.Load() {
 		// A day comes from the cheap totals: what they cannot give
 		// (repurchase rate, satisfaction) is left to the weekly digest.
 		for name := range domain.BeyondCheapTotals() {
@@ -170,11 +175,11 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 		})
 	} else {
 		add(func(ctx context.Context) (err error) {
-			in.cur, err = h.Store.ShopTotals(ctx, w.Current(), cutoff)
+			in.cur, err = h.fullTotals(ctx, w.Current(), cutoff, &in.partialTotals)
 			return
 		})
 		add(func(ctx context.Context) (err error) {
-			in.prev, err = h.Store.ShopTotals(ctx, w.Previous(), cutoff)
+			in.prev, err = h.fullTotals(ctx, w.Previous(), cutoff, &in.partialTotals)
 			return
 		})
 	}
@@ -247,6 +252,24 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 		}
 	}
 	return in, nil
+}
+
+// fullTotals are every metric's inputs for p; when the database cannot
+// add them up (repeat buyers of a very large month can outlast the
+// statement timeout) the cheap totals stand in, so that the digest still
+// posts, and *partial says so.
+func (h *Digests) fullTotals(ctx context.Context, p domain.Period, at time.Time, partial *atomic.Bool) (domain.ShopTotals, error) {
+	t, err := h.Store.ShopTotals(ctx, p, at)
+	if err == nil || ctx.Err() != nil {
+		return t, err
+	}
+	h.Log.Warn("Full totals failed; the digest goes on with the cheap ones", "period", p.Label, "err", err)
+	ts, err := h.Store.BaselineTotals(ctx, []domain.Period{p}, at)
+	if err != nil {
+		return domain.ShopTotals{}, err
+	}
+	partial.Store(true)
+	return ts[0], nil
 }
 
 // targets are the manual's defaults with the managers' targets on top.
@@ -479,7 +502,7 @@ func (d *Digest) content(in *inputs) domain.Content {
 	if w.Partial {
 		note += fmt.Sprintf(", each up to the same time (%s). Traffic is pushed per day, so UV and conversion are not compared inside a day", w.Cutoff.Format("15:04"))
 	}
-	if w.Kind == domain.DigestDaily {
+	if w.Kind == domain.DigestDaily || in.partialTotals.Load() {
 		beyond := domain.BeyondCheapTotals()
 		var names []string
 		for _, m := range domain.DigestMetrics() {
@@ -488,7 +511,11 @@ func (d *Digest) content(in *inputs) domain.Content {
 			}
 		}
 		if len(names) > 0 {
-			note += ". " + strings.Join(names, ", ") + ": in the weekly and monthly digests"
+			if in.partialTotals.Load() {
+				note += ". " + strings.Join(names, ", ") + ": could not be counted in time"
+			} else {
+				note += ". " + strings.Join(names, ", ") + ": in the weekly and monthly digests"
+			}
 		}
 	}
 	c.Note = note + ". \"no data\" means the input is missing (no traffic pushed). `metrics define <name>` says how each figure is computed."
