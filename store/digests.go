@@ -107,7 +107,32 @@ func cachedWindows[T any](ctx context.Context, db *DB, kind string, ps []domain.
 // Windows settled for Settle are kept and read back, not added up again.
 func (db *DB) BaselineTotals(ctx context.Context, ps []domain.Period, at time.Time) ([]domain.ShopTotals, error) {
 	return cachedWindows(ctx, db, "totals", ps, func(ctx context.Context, ps []domain.Period) ([]domain.ShopTotals, error) {
-		return db.baselineTotals(ctx, ps, at)
+		// Days go in one statement; weeks and months one statement each,
+		// so no statement adds up more than a month.
+		var short []domain.Period
+		var at0 []int
+		out := make([]domain.ShopTotals, len(ps))
+		for i, p := range ps {
+			if p.To.Sub(p.From) <= 24*time.Hour {
+				short, at0 = append(short, p), append(at0, i)
+				continue
+			}
+			t, err := db.baselineTotals(ctx, []domain.Period{p}, at)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = t[0]
+		}
+		if len(short) > 0 {
+			t, err := db.baselineTotals(ctx, short, at)
+			if err != nil {
+				return nil, err
+			}
+			for j, i := range at0 {
+				out[i] = t[j]
+			}
+		}
+		return out, nil
 	})
 }
 

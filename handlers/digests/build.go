@@ -57,6 +57,7 @@ type inputs struct {
 	// had (a statement timeout on a very large month) and the cheap ones
 	// stood in.
 	partialTotals                atomic.Bool
+	tooBig                       int64 // the order limit a period went over
 	basePeriods                  []domain.Period
 	monthToDate, monthBeforeSpan domain.Period
 }
@@ -174,14 +175,38 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 			return
 		})
 	} else {
-		add(func(ctx context.Context) (err error) {
-			in.cur, err = h.fullTotals(ctx, w.Current(), cutoff, &in.partialTotals)
-			return
-		})
-		add(func(ctx context.Context) (err error) {
-			in.prev, err = h.fullTotals(ctx, w.Previous(), cutoff, &in.partialTotals)
-			return
-		})
+		// Repeat buyers cost an index probe per customer: a period far
+		// larger than FullTotalsMaxOrders (judged by the one before, whose
+		// size is usually kept) is counted on the cheap totals instead.
+		size, err := h.Store.SeriesTotals(ctx, []domain.Period{w.Previous()})
+		if err != nil {
+			return nil, err
+		}
+		limit := h.FullTotalsMaxOrders
+		if limit == 0 {
+			limit = DefaultFullTotalsMaxOrders
+		}
+		if limit > 0 && size[0].Orders > limit {
+			in.partialTotals.Store(true)
+			in.tooBig = limit
+			add(func(ctx context.Context) error {
+				ts, err := h.Store.BaselineTotals(ctx, []domain.Period{w.Current(), w.Previous()}, cutoff)
+				if err != nil {
+					return err
+				}
+				in.cur, in.prev = ts[0], ts[1]
+				return nil
+			})
+		} else {
+			add(func(ctx context.Context) (err error) {
+				in.cur, err = h.fullTotals(ctx, w.Current(), cutoff, &in.partialTotals)
+				return
+			})
+			add(func(ctx context.Context) (err error) {
+				in.prev, err = h.fullTotals(ctx, w.Previous(), cutoff, &in.partialTotals)
+				return
+			})
+		}
 	}
 	add(func(ctx context.Context) (err error) {
 		in.curX, err = h.Store.ComplaintExtras(ctx, w.Current())
@@ -467,7 +492,11 @@ func (d *Digest) content(in *inputs) domain.Content {
 	prevName := w.ComparedWith()
 	weekAgoName := "last " + w.Period.From.Format("Mon")
 	for _, m := range domain.DigestMetrics() {
-		v, p := d.Figures[m.Name], d.Previous[m.Name]
+		v, counted := d.Figures[m.Name]
+		p := d.Previous[m.Name]
+		if !counted {
+			continue // left out of this digest (see the note)
+		}
 		if !v.OK && !p.OK && !in.trafficNeeded(m.Name) {
 			continue // an input opsbot does not have yet (surveys)
 		}
@@ -511,7 +540,9 @@ func (d *Digest) content(in *inputs) domain.Content {
 			}
 		}
 		if len(names) > 0 {
-			if in.partialTotals.Load() {
+			if in.tooBig > 0 {
+				note += fmt.Sprintf(". %s: not counted for periods of more than %d orders", strings.Join(names, ", "), in.tooBig)
+			} else if in.partialTotals.Load() {
 				note += ". " + strings.Join(names, ", ") + ": could not be counted in time"
 			} else {
 				note += ". " + strings.Join(names, ", ") + ": in the weekly and monthly digests"

@@ -462,3 +462,22 @@ func TestThresholds(t *testing.T) {
 		t.Errorf("GMV flagged under a 300%% threshold, or orders not: %+v", d.Anomalies)
 	}
 }
+
+func TestLargePeriodsAreCountedOnTheCheapTotals(t *testing.T) {
+	e := newEnv(t, nil)
+	e.history(day("2026-10-01"), day("2026-12-04"), 100)
+	full := e.build(domain.DigestWeekly, day("2026-11-23"))
+	if !full.Figures["repurchase_rate"].OK {
+		t.Fatalf("weekly digest without repurchase rate: %+v", full.Figures["repurchase_rate"])
+	}
+	e.h.FullTotalsMaxOrders = 500 // a week here has about 700
+	d := e.build(domain.DigestWeekly, day("2026-11-23"))
+	text := bot.PlainText(d.Content)
+	if _, ok := d.Figures["repurchase_rate"]; ok || strings.Contains(text, "Repurchase rate:") ||
+		!strings.Contains(text, "Repurchase rate, Satisfaction, Survey responses: not counted for periods of more than 500 orders") {
+		t.Errorf("large week:\n%s", text)
+	}
+	if d.Figures["gmv"] != full.Figures["gmv"] || d.Figures["paying_customers"] != full.Figures["paying_customers"] {
+		t.Errorf("cheap totals differ: %+v vs %+v", d.Figures, full.Figures)
+	}
+}
