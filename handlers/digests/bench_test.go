@@ -56,13 +56,14 @@ func BenchmarkDigest10M(b *testing.B) {
 	// cold: every build adds up every window again (no digest_windows
 	// kept), as the first digest after a release; warm: the settled days
 	// kept by the builds before, as every scheduled run after the first.
-	run := func(kind domain.DigestKind, ref time.Time, cold bool) func(b *testing.B) {
+	// forget: which kept windows each build starts without.
+	run := func(kind domain.DigestKind, ref time.Time, forget string) func(b *testing.B) {
 		return func(b *testing.B) {
 			var d *digests.Digest
 			for b.Loop() {
-				if cold {
+				if forget != "" {
 					b.StopTimer()
-					if _, err := db.SQL().ExecContext(ctx, `DELETE FROM digest_windows`); err != nil {
+					if _, err := db.SQL().ExecContext(ctx, `DELETE FROM digest_windows WHERE `+forget); err != nil {
 						b.Fatal(err)
 					}
 					b.StartTimer()
@@ -77,10 +78,16 @@ func BenchmarkDigest10M(b *testing.B) {
 				strings.SplitN(d.Content.Fields[0].Value, "\n", 2)[0], d.Figures["orders"].V, len(d.Flags()), len(d.Chart.PNG))
 		}
 	}
-	b.Run("daily-cold", run(domain.DigestDaily, now, true))
-	b.Run("daily", run(domain.DigestDaily, now, false))
-	b.Run("weekly", run(domain.DigestWeekly, now.AddDate(0, 0, -7), false))
-	b.Run("monthly", run(domain.DigestMonthly, end.AddDate(0, -1, 0), false))
+	lastMonth := domain.Month(now.AddDate(0, -1, 0), shanghai)
+	b.Run("daily-cold", run(domain.DigestDaily, now, "true"))
+	b.Run("daily", run(domain.DigestDaily, now, ""))
+	b.Run("weekly", run(domain.DigestWeekly, now.AddDate(0, 0, -7), ""))
+	b.Run("monthly-cold", run(domain.DigestMonthly, lastMonth.From, "true"))
+	// As the job on the 1st: last month's windows are new, the months
+	// before were kept by earlier digests.
+	b.Run("monthly-on-the-1st", run(domain.DigestMonthly, lastMonth.From,
+		"to_at > '"+lastMonth.From.Format(time.RFC3339)+"'"))
+	b.Run("monthly", run(domain.DigestMonthly, lastMonth.From, ""))
 }
 
 // seed writes n orders evenly over [start, end) and a day of traffic for
