@@ -220,39 +220,67 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 		in.baseline, err = h.Store.BaselineTotals(ctx, in.basePeriods, cutoff)
 		return err
 	})
-	add(func(ctx context.Context) error {
-		// Only GMV is needed of these: the series query, day by day for
-		// the month so far (settled days are kept), the month before whole.
-		ps := []domain.Period{in.monthBeforeSpan}
+	// What is counted anyway for the current and previous periods is not
+	// counted again: the chart's last point is the current period, and a
+	// monthly digest's month to date and month before are its periods.
+	current, previous := w.Current(), w.Previous()
+	buckets := w.ChartBuckets()
+	var mtdDays []domain.Period
+	mtdIsCurrent, monthBeforeIsPrevious, todayInMTD := in.monthToDate == current, in.monthBeforeSpan == previous, false
+	if !mtdIsCurrent {
 		for d := in.monthToDate.From; d.Before(in.monthToDate.To); d = d.AddDate(0, 0, 1) {
 			end := d.AddDate(0, 0, 1)
 			if end.After(in.monthToDate.To) {
 				end = in.monthToDate.To
 			}
-			ps = append(ps, domain.Period{From: d, To: end})
+			if p := (domain.Period{From: d, To: end}); p.From == current.From && p.To == current.To {
+				todayInMTD = true
+			} else {
+				mtdDays = append(mtdDays, p)
+			}
+		}
+	}
+	add(func(ctx context.Context) error {
+		// Only GMV is needed of these: the series query, day by day for
+		// the month so far (settled days are kept), the month before whole.
+		ps := mtdDays
+		if !monthBeforeIsPrevious {
+			ps = append([]domain.Period{in.monthBeforeSpan}, mtdDays...)
 		}
 		ts, err := h.Store.SeriesTotals(ctx, ps)
 		if err != nil {
 			return err
 		}
-		in.monthBefore = ts[0].GMV
-		for _, t := range ts[1:] {
+		if !monthBeforeIsPrevious {
+			in.monthBefore, ts = ts[0].GMV, ts[1:]
+		}
+		for _, t := range ts {
 			in.mtd += t.GMV
 		}
 		return nil
 	})
 	add(func(ctx context.Context) (err error) {
-		in.series, err = h.Store.SeriesTotals(ctx, w.ChartBuckets())
+		in.series, err = h.Store.SeriesTotals(ctx, buckets[:len(buckets)-1])
 		return
 	})
 	add(func(ctx context.Context) (err error) { in.targets, err = h.targets(ctx); return })
 	add(func(ctx context.Context) (err error) { in.rules, err = h.rules(ctx); return })
+	finish := func() {
+		in.series = append(in.series, domain.DayFigure{Day: buckets[len(buckets)-1].From, GMV: in.cur.GMV, Orders: in.cur.Orders})
+		if mtdIsCurrent || todayInMTD {
+			in.mtd += in.cur.GMV
+		}
+		if monthBeforeIsPrevious {
+			in.monthBefore = in.prev.GMV
+		}
+	}
 	if h.Store.InTransaction() {
 		for _, t := range tasks {
 			if err := t(ctx); err != nil {
 				return nil, err
 			}
 		}
+		finish()
 		return in, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -276,6 +304,7 @@ func (h *Digests) read(ctx context.Context, w domain.DigestWindow) (*inputs, err
 			return nil, err
 		}
 	}
+	finish()
 	return in, nil
 }
 
