@@ -481,3 +481,24 @@ func TestLargePeriodsAreCountedOnTheCheapTotals(t *testing.T) {
 		t.Errorf("cheap totals differ: %+v vs %+v", d.Figures, full.Figures)
 	}
 }
+
+func TestSettledWindowsAreKeptAndGiveTheSameFigures(t *testing.T) {
+	e := newEnv(t, nil)
+	e.history(day("2026-07-15"), day("2026-09-16"), 100)
+	first := e.build(domain.DigestDaily, day("2026-09-16"))
+	var kept, unsettled int
+	if err := e.db.SQL().QueryRowContext(e.ctx, `SELECT count(*), count(*) FILTER (WHERE to_at > now() - interval '48 hours') FROM digest_windows`).
+		Scan(&kept, &unsettled); err != nil {
+		t.Fatal(err)
+	}
+	if kept < 30 || unsettled != 0 {
+		t.Fatalf("kept %d windows, %d unsettled", kept, unsettled)
+	}
+	second := e.build(domain.DigestDaily, day("2026-09-16"))
+	if fmt.Sprint(first.Figures) != fmt.Sprint(second.Figures) || bot.PlainText(first.Content) != bot.PlainText(second.Content) {
+		t.Errorf("kept windows changed the digest:\n%s\n---\n%s", bot.PlainText(first.Content), bot.PlainText(second.Content))
+	}
+	if len(first.Chart.PNG) != len(second.Chart.PNG) {
+		t.Errorf("chart from kept windows differs: %d vs %d bytes", len(first.Chart.PNG), len(second.Chart.PNG))
+	}
+}
