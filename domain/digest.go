@@ -470,6 +470,9 @@ func (t Target) Describe(m Metric) string {
 	case "growth":
 		return "≥ " + Pct(t.Value) + " on the month before"
 	case "month":
+		if t.Max {
+			return "≤ " + m.Format(Value{V: t.Value, OK: true}) + " a month"
+		}
 		return m.Format(Value{V: t.Value, OK: true}) + " a month"
 	}
 	op := "≥"

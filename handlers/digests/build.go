@@ -453,8 +453,8 @@ func (d *Digest) checkTargets(w domain.DigestWindow, in *inputs) {
 		switch {
 		case t.Period == "" && t.Misses(v):
 			d.Misses = append(d.Misses, fmt.Sprintf("%s %s misses its target (%s)", m.Label, m.Format(v), t.Describe(m)))
-		case t.Period == "month" && w.Kind == domain.DigestMonthly && v.OK && !w.Partial && v.V < t.Value:
-			d.Misses = append(d.Misses, fmt.Sprintf("%s %s misses the month's target of %s", m.Label, m.Format(v), m.Format(domain.Value{V: t.Value, OK: true})))
+		case t.Period == "month" && w.Kind == domain.DigestMonthly && v.OK && !w.Partial && (t.Max && v.V > t.Value || !t.Max && v.V < t.Value):
+			d.Misses = append(d.Misses, fmt.Sprintf("%s %s misses the month's target (%s)", m.Label, m.Format(v), t.Describe(m)))
 		case t.Period == "growth" && w.Kind == domain.DigestMonthly && !w.Partial:
 			p := d.Previous[m.Name]
 			if v.OK && p.OK && p.V > 0 && v.V/p.V-1 < t.Value {

@@ -446,6 +446,20 @@ func TestTargets(t *testing.T) {
 	if out := e.say("mia", "target unset gmv"); !strings.Contains(out, "Removed") {
 		t.Errorf("unset: %s", out)
 	}
+	// Month targets in the monthly digest, a ceiling among them.
+	for _, line := range []string{"target set gmv month 100", "target set complaints month max 0", "target set orders month 1000000"} {
+		if out := e.say("mia", line); !strings.Contains(out, "Target saved") {
+			t.Fatalf("%s: %s", line, out)
+		}
+	}
+	e.exec(`INSERT INTO complaints (number, source, category, body, created_at, reply_warn_at, reply_due_at, resolve_warn_at, resolve_due_at)
+		VALUES ('TS-1', 'phone', '其他', 'x', '2026-11-20 10:00+08', now(), now(), now(), now())`)
+	e.history(day("2026-11-01"), day("2026-11-03"), 100)
+	m := bot.PlainText(e.build(domain.DigestMonthly, day("2026-11-01")).Content)
+	if !strings.Contains(m, "⚠ Complaints 1 misses the month's target (≤ 0 a month)") || !strings.Contains(m, "⚠ Orders 306 misses the month's target (1,000,000 a month)") ||
+		strings.Contains(m, "⚠ GMV ¥") {
+		t.Errorf("monthly targets:\n%s", m)
+	}
 }
 
 func TestThresholds(t *testing.T) {
