@@ -40,9 +40,9 @@ type Options struct {
 	FullTotalsMaxOrders int64
 }
 
-// DefaultFullTotalsMaxOrders keeps a monthly digest of a shop with about
-// 6,000 orders a day within seconds.
-const DefaultFullTotalsMaxOrders = 200_000
+// DefaultFullTotalsMaxOrders keeps every digest within about a second:
+// repeat buyers of 100,000 orders take about that long to count.
+const DefaultFullTotalsMaxOrders = 100_000
 
 // Digests is the digest feature.
 type Digests struct {
