@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/opsbot/opsbot/handlers"
 	"github.com/opsbot/opsbot/handlers/campaigns"
 	"github.com/opsbot/opsbot/handlers/complaints"
+	"github.com/opsbot/opsbot/handlers/digests"
 	"github.com/opsbot/opsbot/handlers/shop"
 	"github.com/opsbot/opsbot/store"
 )
@@ -28,6 +30,13 @@ func (a *app) features(db *store.DB, events *handlers.Events) []bot.Feature {
 		a.complaintDesk(db, events).Feature(),
 		shop.New(db, a.clock, a.channels, a.log).Feature(),
 		campaigns.New(db, a.clock, a.channels, a.log).Feature(),
+		digests.New(db, a.clock, a.channels, a.log, digests.Options{
+			ChartDir: filepath.Join(a.cfg.DataDir, "charts"),
+			// Campaign days are compared only with other campaign days.
+			SpecialDays: func(ctx context.Context, from, to time.Time) (map[string]string, error) {
+				return db.CampaignDays(ctx, from, to, a.clock.Loc)
+			},
+		}).Feature(),
 	}
 }
 
