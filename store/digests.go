@@ -98,9 +98,8 @@ func cachedWindows[T any](ctx context.Context, db *DB, kind string, ps []domain.
 }
 
 // BaselineTotals adds up, for many periods in one round trip each, the
-// totals the cheap metrics are computed from: trade, refunds, traffic and
-// complaints — everything ShopTotals has except repeat buyers, which only
-// the periods a digest reports need. Each period is a few range scans on
+// totals the cheap metrics are computed from: trade, refunds, repeat
+// buyers, traffic and complaints. Each period is a few range scans on
 // indexed times, so the cost follows the periods, not the tables. at is
 // "now", for SLA deadlines still running. Distinct customers are counted
 // under the "C" collation: the same count (equality is byte equality),
@@ -151,7 +150,7 @@ func (db *DB) baselineTotals(ctx context.Context, ps []domain.Period, at time.Ti
 		days[i] = p.From.Format("2006-01-02")
 		dayTo[i] = p.From.AddDate(0, 0, out[i].PeriodDays).Format("2006-01-02")
 	}
-	const q = `SELECT r.i, t.gmv, t.orders, t.customers, rf.n AS refunded,
+	const q = `SELECT r.i, t.gmv, t.orders, t.customers, rf.n AS refunded, fb.n AS first_buyers,
 			tr.days, tr.pv, tr.uv, tr.new_users, tr.active_users,
 			c.n AS complaints, c.who, c.reply_met, c.reply_decided, c.resolve_met, c.resolve_decided
 		FROM unnest($1::timestamptz[], $2::timestamptz[], $3::date[], $4::date[]) WITH ORDINALITY AS r(f, t, df, dt, i)
@@ -159,6 +158,7 @@ func (db *DB) baselineTotals(ctx context.Context, ps []domain.Period, at time.Ti
 			FROM orders WHERE paid_at >= r.f AND paid_at < r.t) t
 		CROSS JOIN LATERAL (SELECT count(*) AS n FROM orders
 			WHERE refunded_at >= r.f AND refunded_at < r.t AND paid_at >= r.f AND paid_at < r.t) rf
+		CROSS JOIN LATERAL (SELECT count(*) AS n FROM customers WHERE first_paid_at >= r.f AND first_paid_at < r.t) fb
 		CROSS JOIN LATERAL (SELECT count(DISTINCT day) AS days, coalesce(sum(pv), 0) AS pv, coalesce(sum(uv), 0) AS uv,
 				coalesce(sum(new_users), 0) AS new_users, coalesce(sum(active_users), 0) AS active_users
 			FROM traffic WHERE channel = '' AND day >= r.df AND day < r.dt) tr
@@ -177,12 +177,14 @@ func (db *DB) baselineTotals(ctx context.Context, ps []domain.Period, at time.Ti
 	for rows.Next() {
 		var i int
 		var t domain.ShopTotals
-		if err := rows.Scan(&i, &t.GMV, &t.Orders, &t.PayingCustomers, &t.RefundedOrders,
+		var first int64
+		if err := rows.Scan(&i, &t.GMV, &t.Orders, &t.PayingCustomers, &t.RefundedOrders, &first,
 			&t.TrafficDays, &t.PV, &t.UV, &t.NewUsers, &t.ActiveUsers,
 			&t.Complaints, &t.ComplainingCustomers, &t.ReplyMet, &t.ReplyDecided, &t.ResolveMet, &t.ResolveDecided); err != nil {
 			return nil, wrap("baseline totals", err)
 		}
 		t.PeriodDays = out[i-1].PeriodDays
+		t.RepeatBuyers = t.PayingCustomers - first // see ShopTotals
 		out[i-1] = t
 	}
 	return out, wrap("baseline totals", rows.Err())
