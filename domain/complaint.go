@@ -196,14 +196,25 @@ func ParseComplaintNumber(s string) (string, error) {
 		return fmt.Sprintf("TS-%s-%04d", m[1], seq), nil
 	}
 	// Short sequence numbers: TS-20261122-1.
-	if parts := strings.Split(strings.TrimPrefix(t, "TS-"), "-"); len(parts) == 2 && len(parts[0]) == 8 {
+	if parts := strings.Split(strings.TrimPrefix(t, "TS-"), "-"); len(parts) == 2 && len(parts[0]) == 8 && decimal(parts[0]) {
 		if _, err := strconv.Atoi(parts[0]); err == nil {
-			if seq, err := strconv.Atoi(parts[1]); err == nil && seq > 0 && seq < 1000000 {
+			if seq, err := strconv.Atoi(parts[1]); err == nil && decimal(parts[1]) && seq > 0 && seq < 1000000 {
 				return fmt.Sprintf("TS-%s-%04d", parts[0], seq), nil
 			}
 		}
 	}
 	return "", Invalidf("%q is not a complaint number (they look like TS-20261122-0001)", s)
+}
+
+// decimal reports whether s is a non-empty run of ASCII digits (no sign,
+// which strconv.Atoi would take).
+func decimal(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // ComplaintRef names a complaint's Slack post, for threads and updates.

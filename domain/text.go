@@ -38,10 +38,11 @@ const MaxComplaintText = 4000
 
 // CleanText makes outside text safe to store and show: invalid UTF-8
 // replaced, control characters other than newline and tab dropped (Postgres
-// rejects NUL), surrounding space trimmed, and cut to max characters. It
-// reports whether it cut.
+// rejects NUL), opsbot's markup sentinels removed (see Sanitize),
+// surrounding space trimmed, and cut to max characters. It reports whether
+// it cut.
 func CleanText(s string, max int) (string, bool) {
-	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = StripMarks(strings.ToValidUTF8(s, "\uFFFD"))
 	s = strings.Map(func(r rune) rune {
 		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
 			return r

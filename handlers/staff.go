@@ -107,7 +107,7 @@ func UserID(s string) string {
 // mention shows a user the way their platform links people.
 func mention(p domain.Platform, userID string) string {
 	if p == domain.PlatformSlack {
-		return "<@" + userID + ">"
+		return domain.MarkUser(userID, "")
 	}
 	return userID
 }

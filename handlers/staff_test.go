@@ -46,13 +46,13 @@ func TestStaffCommands(t *testing.T) {
 	slack := domain.PlatformSlack
 
 	out := say(r, slack, "UADMIN", "staff add <@U123|ann> agent")
-	if out != "<@U123> is now an agent." || role(t, db, "U123") != domain.RoleAgent {
+	if out != "@U123 is now an agent." || role(t, db, "U123") != domain.RoleAgent {
 		t.Fatalf("add by mention: %q, role %v", out, role(t, db, "U123"))
 	}
-	if out := say(r, slack, "UADMIN", "staff add U456 MANAGER"); out != "<@U456> is now a manager." {
+	if out := say(r, slack, "UADMIN", "staff add U456 MANAGER"); out != "@U456 is now a manager." {
 		t.Errorf("add by ID: %q", out)
 	}
-	if out := say(r, slack, "UADMIN", "staff add <@U123> admin"); out != "<@U123> is now an admin." || role(t, db, "U123") != domain.RoleAdmin {
+	if out := say(r, slack, "UADMIN", "staff add <@U123> admin"); out != "@U123 is now an admin." || role(t, db, "U123") != domain.RoleAdmin {
 		t.Errorf("promote: %q", out)
 	}
 	if s, _ := db.GetStaff(context.Background(), "U456"); s.AddedBy != "UADMIN" {
@@ -60,7 +60,7 @@ func TestStaffCommands(t *testing.T) {
 	}
 
 	out = say(r, slack, "U456", "staff list")
-	for _, want := range []string{"Staff (3)", "<@UADMIN> — admin", "<@U123> — admin", "<@U456> — manager"} {
+	for _, want := range []string{"Staff (3)", "@UADMIN — admin", "@U123 — admin", "@U456 — manager"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("staff list lacks %q:\n%s", want, out)
 		}
@@ -73,10 +73,10 @@ func TestStaffCommands(t *testing.T) {
 		t.Errorf("terminal staff list:\n%s", out)
 	}
 
-	if out := say(r, slack, "UADMIN", "staff remove <@U456>"); out != "<@U456> is no longer staff." || role(t, db, "U456") != domain.RoleCustomer {
+	if out := say(r, slack, "UADMIN", "staff remove <@U456>"); out != "@U456 is no longer staff." || role(t, db, "U456") != domain.RoleCustomer {
 		t.Errorf("remove: %q", out)
 	}
-	if out := say(r, slack, "UADMIN", "staff remove U456"); out != "<@U456> was not staff." {
+	if out := say(r, slack, "UADMIN", "staff remove U456"); out != "@U456 was not staff." {
 		t.Errorf("remove twice: %q", out)
 	}
 	if out := say(r, slack, "UADMIN", "staff remove UADMIN"); !strings.Contains(out, "cannot remove yourself") || role(t, db, "UADMIN") != domain.RoleAdmin {

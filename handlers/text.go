@@ -12,23 +12,31 @@ import (
 
 var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{2,}$`)
 
-// StaffMention links a Slack user; other IDs (terminal names) show as is.
+// StaffMention links a Slack user: a mark (domain.MarkUser) that Slack
+// shows as a mention and plain platforms as @ID. Other IDs (terminal
+// names) show as is. It is the only way a Content links a person; any
+// "<@…>" typed into a Content is shown as text.
 func StaffMention(id string) string {
 	switch {
 	case id == "":
 		return "nobody"
 	case slackUserID.MatchString(id):
-		return "<@" + id + ">"
+		return domain.MarkUser(id, "")
 	}
 	return id
 }
 
-// Quote shows s as a block quote.
+// ChannelLink links a Slack channel by ID (C…); other names show as is.
+func ChannelLink(id string) string { return domain.MarkChannel(id, "") }
+
+// Quote shows s as a block quote. The quote marks are opsbot's markup
+// (domain.MarkQuote): a ">" typed by a customer is shown as typed.
 func Quote(s string) string {
 	if s == "" {
 		return ""
 	}
-	return "> " + strings.ReplaceAll(s, "\n", "\n> ")
+	q := domain.MarkQuote() + " "
+	return q + strings.ReplaceAll(s, "\n", "\n"+q)
 }
 
 // Excerpt cuts s to n characters on one line.

@@ -118,6 +118,13 @@ func (db *DB) Ping(ctx context.Context) error { return db.pool.PingContext(ctx) 
 // store methods called on tx take part in it, which is how a change and
 // its effects in other features commit together. Called on a handle that
 // is already in a transaction, fn joins it: the outer InTx commits.
+//
+// When ctx carries an attempt at an inbound delivery
+// (domain.WithDelivery), the transaction also records that attempt as the
+// one that had the delivery's effect, and commits only if no other
+// attempt did: otherwise it rolls back with domain.ErrDelivered. That is
+// what gives a WeChat message or a Slack event one effect however many
+// retries, replicas and sweeps handle it (see dedupe.go).
 func (db *DB) InTx(ctx context.Context, fn func(tx *DB) error) error {
 	if db.tx != nil {
 		return fn(db)
@@ -155,6 +162,11 @@ func (db *DB) runTx(ctx context.Context, fn func(tx *DB) error, commit bool) (er
 	bound := &DB{x: tx, pool: db.pool, tx: tx, owner: db.owner, mig: db.mig}
 	if err = fn(bound); err != nil || !commit {
 		return err
+	}
+	if c := domain.DeliveryFrom(ctx); c != nil {
+		if err = claimEffect(ctx, tx, c); err != nil {
+			return err
+		}
 	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", mapErr(err))

@@ -146,7 +146,8 @@ func (db *DB) WeChatCacheDelete(ctx context.Context, key string) error {
 // weChatFirstMessage records a delivery and, when it is the first, the
 // customer's activity (see WeChatFirstMessage).
 const weChatFirstMessage = `WITH d AS (
-		INSERT INTO inbound_dedupe (platform, key) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING key
+		INSERT INTO inbound_dedupe (platform, key, payload) VALUES ($1, $2, nullif($6, ''))
+		ON CONFLICT DO NOTHING RETURNING key
 	), f AS (
 		INSERT INTO wechat_followers (openid, subscribed, last_inbound_at, allowance)
 		SELECT $3, true, $4, $5 FROM d
@@ -156,13 +157,13 @@ const weChatFirstMessage = `WITH d AS (
 	)
 	SELECT count(*) FROM d`
 
-// WeChatFirstMessage is FirstDelivery and WeChatTouch in one statement:
-// it records a message from a customer and reports whether this is the
-// first time it was seen; only then is the customer's window restarted.
-// Either both happen or neither.
-func (db *DB) WeChatFirstMessage(ctx context.Context, key, openID string, at time.Time, allowance int) (bool, error) {
+// WeChatFirstMessage is RecordDelivery and WeChatTouch in one statement:
+// it records a message from a customer (payload: what it said) and
+// reports whether this is the first time it was seen; only then is the
+// customer's window restarted. Either both happen or neither.
+func (db *DB) WeChatFirstMessage(ctx context.Context, key, openID string, at time.Time, allowance int, payload string) (bool, error) {
 	var n int
-	if err := db.x.GetContext(ctx, &n, weChatFirstMessage, domain.PlatformWeChat, key, openID, at, allowance); err != nil {
+	if err := db.x.GetContext(ctx, &n, weChatFirstMessage, domain.PlatformWeChat, key, openID, at, allowance, payload); err != nil {
 		return false, wrap("wechat first message", err)
 	}
 	return n == 1, nil
@@ -193,9 +194,9 @@ func (db *DB) NewWeChatInbox(ctx context.Context) (*WeChatInbox, error) {
 }
 
 // WeChatFirstMessage is DB.WeChatFirstMessage, prepared.
-func (in *WeChatInbox) WeChatFirstMessage(ctx context.Context, key, openID string, at time.Time, allowance int) (bool, error) {
+func (in *WeChatInbox) WeChatFirstMessage(ctx context.Context, key, openID string, at time.Time, allowance int, payload string) (bool, error) {
 	var n int
-	if err := in.first.GetContext(ctx, &n, domain.PlatformWeChat, key, openID, at, allowance); err != nil {
+	if err := in.first.GetContext(ctx, &n, domain.PlatformWeChat, key, openID, at, allowance, payload); err != nil {
 		return false, wrap("wechat first message", err)
 	}
 	return n == 1, nil

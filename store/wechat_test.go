@@ -107,8 +107,8 @@ func TestWeChatFirstMessage(t *testing.T) {
 	defer inbox.Close()
 	now := time.Now()
 	for name, first := range map[string]func(key, openID string) (bool, error){
-		"db":    func(k, o string) (bool, error) { return db.WeChatFirstMessage(ctx, k, o, now, 5) },
-		"inbox": func(k, o string) (bool, error) { return inbox.WeChatFirstMessage(ctx, k, o, now, 5) },
+		"db":    func(k, o string) (bool, error) { return db.WeChatFirstMessage(ctx, k, o, now, 5, "") },
+		"inbox": func(k, o string) (bool, error) { return inbox.WeChatFirstMessage(ctx, k, o, now, 5, "") },
 	} {
 		key, openID := "msg:"+name, "o"+name
 		if ok, err := first(key, openID); err != nil || !ok {

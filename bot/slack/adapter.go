@@ -19,9 +19,15 @@ import (
 // Deliveries remembers inbound deliveries so each is handled once;
 // *store.DB is one.
 type Deliveries interface {
+	// FirstDelivery records a delivery and reports whether it is new.
 	FirstDelivery(ctx context.Context, platform domain.Platform, key string) (bool, error)
-	SaveResponse(ctx context.Context, platform domain.Platform, key, response string) error
+	// FinishDelivery records that a delivery was handled.
+	FinishDelivery(ctx context.Context, platform domain.Platform, key, response string) error
+	// Response reports whether a delivery was handled (ok).
 	Response(ctx context.Context, platform domain.Platform, key string) (resp string, ok bool, err error)
+	// TakeOverDelivery claims a delivery claimed more than stale ago and
+	// never finished: the attempt handling it died.
+	TakeOverDelivery(ctx context.Context, platform domain.Platform, key string, stale time.Duration) (bool, error)
 }
 
 // Outbox queues outgoing messages for the dispatcher.
@@ -159,6 +165,11 @@ func (a *Adapter) recover() {
 		a.log.Error("Slack adapter panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 	}
 }
+
+// takeOverAfter is how long an event's claim is held before a redelivery
+// may take it over: longer than any handler runs (Timeout), so the
+// attempt that held it has certainly finished or died.
+func (a *Adapter) takeOverAfter() time.Duration { return a.cfg.Timeout + 5*time.Second }
 
 // recordTimeout bounds the bookkeeping done before a handler starts, so a
 // slow database cannot eat the three seconds Slack gives us.

@@ -35,20 +35,37 @@ func toMessage(rep bot.Reply) *message {
 	return &message{ResponseType: responseType(rep.InChannel), Text: r.Text, Blocks: r.Blocks}
 }
 
-// slashCommand reads a slash command from its form body.
+// slashCommand reads a slash command from its form body: every field
+// sanitized (domain.Sanitize), the text decoded from Slack's format.
 func slashCommand(v url.Values) slackapi.SlashCommand {
+	get := func(k string) string { return domain.Sanitize(v.Get(k)) }
 	return slackapi.SlashCommand{
-		TeamID:      v.Get("team_id"),
-		ChannelID:   v.Get("channel_id"),
-		ChannelName: v.Get("channel_name"),
-		UserID:      v.Get("user_id"),
-		UserName:    v.Get("user_name"),
-		Command:     v.Get("command"),
-		Text:        v.Get("text"),
-		ResponseURL: v.Get("response_url"),
-		TriggerID:   v.Get("trigger_id"),
-		APIAppID:    v.Get("api_app_id"),
+		TeamID:      get("team_id"),
+		ChannelID:   get("channel_id"),
+		ChannelName: get("channel_name"),
+		UserID:      get("user_id"),
+		UserName:    get("user_name"),
+		Command:     get("command"),
+		Text:        fromSlack(v.Get("text")),
+		ResponseURL: get("response_url"),
+		TriggerID:   get("trigger_id"),
+		APIAppID:    get("api_app_id"),
 	}
+}
+
+// replayKey is the dedupe key of a command or interaction: its trigger_id,
+// unique per invocation, or for one without (Slack does not promise it
+// everywhere) the digest of the signed request, which a replay inside the
+// signature window shares. "" when there is neither (Socket Mode has no
+// signature, and its envelopes are acknowledged, not replayed).
+func replayKey(kind, triggerID, digest string) string {
+	switch {
+	case triggerID != "":
+		return kind + ":" + triggerID
+	case digest != "":
+		return kind + ":signed:" + digest
+	}
+	return ""
 }
 
 // commandResult is a handled command: the reply, and whether its form
@@ -59,20 +76,20 @@ type commandResult struct {
 }
 
 // command answers `/ops <command line>`. The result is the response body
-// (nil: an empty 200).
-func (a *Adapter) command(ctx context.Context, sc slackapi.SlashCommand) *message {
+// (nil: an empty 200). digest identifies the signed request (HTTP only).
+func (a *Adapter) command(ctx context.Context, sc slackapi.SlashCommand, digest string) *message {
 	if sc.UserID == "" {
 		return nil
 	}
-	if sc.TriggerID != "" {
-		first, err := a.firstDelivery(ctx, "command:"+sc.TriggerID)
+	if key := replayKey("command", sc.TriggerID, digest); key != "" {
+		first, err := a.firstDelivery(ctx, key)
 		if err != nil {
 			a.log.Error("Could not record a slash command", "err", err)
 			return &message{ResponseType: slackapi.ResponseTypeEphemeral,
 				Text: "Sorry, something went wrong on my side. Please try again in a moment."}
 		}
 		if !first {
-			a.log.Warn("Slash command replayed; ignored", "trigger_id", sc.TriggerID, "user_id", sc.UserID)
+			a.log.Warn("Slash command replayed; ignored", "key", key, "user_id", sc.UserID)
 			return nil
 		}
 	}

@@ -31,15 +31,21 @@
 //
 // What a crash does: the adapter handles an event before acknowledging it
 // when it can (within the budget). If the process dies after the claim and
-// before the ack, Slack retries. A retry of a claimed event that is not yet
-// done gets a 503 on its first retry (the first delivery may still be
-// running) so that Slack tries again a minute later; by then the first
-// delivery has either finished (done: the retry is acknowledged and
-// dropped) or died, since no handler runs longer than Timeout, and the
-// retry runs the handler. The reply is enqueued with a dedupe key derived
-// from the event_id, so even a rerun never posts the answer twice. The one
-// loss left is a handler slower than the budget that dies after the ack:
-// Slack has been told all is well and will not retry.
+// before the ack, Slack retries. What a retry of a claimed, unfinished
+// event gets is decided from the database alone — never from
+// X-Slack-Retry-Num, which the signature does not cover and anyone holding
+// a captured request can set: while the claim is younger than Timeout
+// (plus a margin) the first delivery may still be running, and the retry
+// gets a 503 so that Slack tries again later; a retry finding it older
+// takes it over (TakeOverDelivery, one atomic UPDATE, one winner), since
+// no handler runs longer than Timeout. Each attempt runs under a
+// domain.DeliveryClaim, and the store commits an attempt's transactions
+// only if no other attempt at the event committed one, so even a
+// take-over of a live first delivery cannot have a second effect; the
+// reply is enqueued with a dedupe key derived from the event_id, so it is
+// never posted twice. The one loss left is a handler slower than the
+// budget that dies after the ack: Slack has been told all is well and
+// will not retry.
 //
 // Messages from bots, opsbot's own included, are dropped before anything is
 // recorded, so opsbot never answers itself.
@@ -47,5 +53,15 @@
 // Slash commands and interactions have no event_id; their trigger_id is
 // unique per invocation, so a replayed request (a valid signature can be
 // replayed within Slack's five-minute window) is recognised by it and does
-// nothing.
+// nothing. One without a trigger_id is recognised by a digest of what the
+// signature covers (timestamp and body), which cannot be replayed outside
+// the window.
+//
+// # Text
+//
+// escape.go is the one place text crosses the edge: everything opsbot
+// posts is escaped (customer text can never ping, mention or link), with
+// opsbot's own mentions rendered from unforgeable marks; everything staff
+// type is decoded from Slack's wire format before a handler, and so a
+// customer, sees it.
 package slack

@@ -43,6 +43,13 @@ func parseEvent(raw []byte) (envelope, error) {
 	if env.Type == "" {
 		return envelope{}, errors.New("slack: event without a type")
 	}
+	// Nothing with a NUL, invalid UTF-8 or markup sentinels goes on to the
+	// database; the text itself is decoded (fromSlack) where it is read.
+	ev := &env.Event
+	for _, p := range []*string{&env.Type, &env.EventID, &ev.Type, &ev.SubType, &ev.User, &ev.BotID,
+		&ev.TS, &ev.ThreadTS, &ev.Channel, &ev.ChannelType} {
+		*p = domain.Sanitize(*p)
+	}
 	return env, nil
 }
 
@@ -124,10 +131,10 @@ func (a *Adapter) inbound(env envelope) (inbound, bool) {
 	}
 	switch {
 	case ev.Type == "app_mention":
-		in.msg.Text = stripMention(ev.Text)
+		in.msg.Text = fromSlack(stripMention(ev.Text))
 		in.mention = true
 	case ev.Type == "message" && ev.ChannelType == "im":
-		in.msg.Text = stripMention(ev.Text)
+		in.msg.Text = fromSlack(stripMention(ev.Text))
 	case ev.Type == "message" && ev.ThreadTS != "" && ev.ThreadTS != ev.TS:
 		if a.botUserID != "" && strings.Contains(ev.Text, "<@"+a.botUserID) {
 			return inbound{}, false
@@ -135,7 +142,7 @@ func (a *Adapter) inbound(env envelope) (inbound, bool) {
 		if a.botUserID == "" && strings.HasPrefix(strings.TrimSpace(ev.Text), "<@") {
 			return inbound{}, false
 		}
-		in.msg.Text = ev.Text
+		in.msg.Text = fromSlack(ev.Text)
 		in.msg.Ambient = true
 	default:
 		return inbound{}, false
@@ -145,7 +152,7 @@ func (a *Adapter) inbound(env envelope) (inbound, bool) {
 
 // event handles one Events API delivery and returns the HTTP status to
 // answer with (Socket Mode acknowledges only 2xx) and a body, if any.
-// retry is X-Slack-Retry-Num (0 for a first delivery).
+// retry is X-Slack-Retry-Num (0 for a first delivery), for the logs only.
 func (a *Adapter) event(ctx context.Context, raw []byte, retry int) (int, any) {
 	env, err := parseEvent(raw)
 	if err != nil {
@@ -174,8 +181,16 @@ func (a *Adapter) event(ctx context.Context, raw []byte, retry int) (int, any) {
 		return http.StatusInternalServerError, nil
 	}
 	if !first {
+		// What to do with a redelivery is decided from what the database
+		// knows — whether the event was handled, how long its claim has
+		// been held — never from X-Slack-Retry-Num, which the signature
+		// does not cover.
 		rctx, cancel := context.WithTimeout(ctx, recordTimeout)
 		_, done, err := a.cfg.Deliveries.Response(rctx, domain.PlatformSlack, key)
+		won := false
+		if err == nil && !done {
+			won, err = a.cfg.Deliveries.TakeOverDelivery(rctx, domain.PlatformSlack, key, a.takeOverAfter())
+		}
 		cancel()
 		switch {
 		case err != nil:
@@ -184,23 +199,31 @@ func (a *Adapter) event(ctx context.Context, raw []byte, retry int) (int, any) {
 		case done:
 			a.log.Debug("Slack event delivered again; already handled", "event_id", env.EventID, "retry", retry)
 			return http.StatusOK, nil
-		case retry <= 1:
+		case !won:
 			// The first delivery may still be running: ask Slack to try
-			// again in a minute, when it has certainly finished or died.
-			a.log.Info("Slack event delivered again while unfinished; asking for a later retry",
+			// again later, when it has certainly finished or died.
+			a.log.Info("Slack event delivered again while its first delivery runs; asking for a later retry",
 				"event_id", env.EventID, "retry", retry)
 			return http.StatusServiceUnavailable, nil
-		default:
-			a.log.Warn("Slack event never finished its first delivery; handling it now",
-				"event_id", env.EventID, "retry", retry)
 		}
+		a.log.Warn("Slack event never finished its first delivery; handling it now",
+			"event_id", env.EventID, "retry", retry)
 	}
+	claim := domain.NewDeliveryClaim(domain.PlatformSlack, key)
 	work := func(ctx context.Context) error {
+		ctx = domain.WithDelivery(ctx, claim)
 		rep := a.cfg.Handler.Handle(ctx, in.msg)
-		if err := a.replyToEvent(ctx, in, env.EventID, rep); err != nil {
+		var err error
+		if !claim.Lost() {
+			err = a.replyToEvent(ctx, in, env.EventID, rep)
+		}
+		switch {
+		case claim.Lost(): // another attempt had the effect and answers
+			a.log.Info("Slack event was handled by another delivery; this one's answer dropped", "event_id", env.EventID)
+		case err != nil:
 			return err
 		}
-		return a.cfg.Deliveries.SaveResponse(ctx, domain.PlatformSlack, key, "done")
+		return a.cfg.Deliveries.FinishDelivery(domain.WithDelivery(ctx, nil), domain.PlatformSlack, key, "done")
 	}
 	late := func(_ context.Context, err error) {
 		if err != nil {

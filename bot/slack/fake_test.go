@@ -189,6 +189,7 @@ type env struct {
 	forms   []bot.Request
 	ambient []bot.Request
 	counted int
+	slow    int // runs of the slow command
 	release chan struct{}
 }
 
@@ -214,7 +215,7 @@ func newEnv(t testing.TB, tune ...func(*Config)) *env {
 				}
 				rep := bot.Reply{Content: domain.Content{Title: "Staff"}}
 				for _, s := range all {
-					rep.List = append(rep.List, "<@"+s.UserID+"> — "+s.Role.String())
+					rep.List = append(rep.List, domain.MarkUser(s.UserID, "")+" — "+s.Role.String())
 				}
 				return rep, nil
 			}},
@@ -237,6 +238,9 @@ func newEnv(t testing.TB, tune ...func(*Config)) *env {
 			}},
 		&bot.Command{Name: "slow", Usage: "slow", Description: "Wait for the test.", Role: domain.RoleAgent,
 			Run: func(ctx context.Context, req *bot.Request) (bot.Reply, error) {
+				e.mu.Lock()
+				e.slow++
+				e.mu.Unlock()
 				<-e.release
 				return bot.Text("slow answer"), nil
 			}},
@@ -256,7 +260,7 @@ func newEnv(t testing.TB, tune ...func(*Config)) *env {
 			e.mu.Lock()
 			e.actions = append(e.actions, *req)
 			e.mu.Unlock()
-			return bot.Reply{Update: true, Content: domain.Content{Text: "Complaint " + req.Action.Value + " — claimed by <@" + req.UserID + ">"}}, nil
+			return bot.Reply{Update: true, Content: domain.Content{Text: "Complaint " + req.Action.Value + " — claimed by " + domain.MarkUser(req.UserID, "")}}, nil
 		}},
 		bot.ActionHandler{ID: "note:add", Role: domain.RoleAgent, Run: func(ctx context.Context, req *bot.Request) (bot.Reply, error) {
 			if strings.TrimSpace(req.Action.Form["note"]) == "" {

@@ -1,8 +1,11 @@
 package slack
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,17 +19,18 @@ const maxBody = 1 << 20
 
 // verified reads the raw body and checks Slack's signature over it before
 // anything is parsed. On failure it has answered (401, or 413 for a body
-// over maxBody) and returns false.
-func (a *Adapter) verified(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// over maxBody) and returns false. digest identifies the signed request
+// (timestamp and body): a replay inside the signature window has the same.
+func (a *Adapter) verified(w http.ResponseWriter, r *http.Request) (body []byte, digest string, ok bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return nil, false
+			return nil, "", false
 		}
 		http.Error(w, "could not read the request", http.StatusBadRequest)
-		return nil, false
+		return nil, "", false
 	}
 	sv, err := slackapi.NewSecretsVerifier(r.Header, a.cfg.SigningSecret)
 	if err == nil {
@@ -37,9 +41,12 @@ func (a *Adapter) verified(w http.ResponseWriter, r *http.Request) ([]byte, bool
 		a.log.Warn("Rejected a Slack request that failed verification", "path", r.URL.Path,
 			"remote_addr", r.RemoteAddr, "err", err)
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
-		return nil, false
+		return nil, "", false
 	}
-	return body, true
+	sum := sha256.New()
+	fmt.Fprintf(sum, "v0:%s:", r.Header.Get("X-Slack-Request-Timestamp"))
+	sum.Write(body)
+	return body, hex.EncodeToString(sum.Sum(nil))[:40], true
 }
 
 func writeJSON(w http.ResponseWriter, status int, body any) {
@@ -60,7 +67,7 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 // Commands serves POST /slack/commands: the /ops slash command.
 func (a *Adapter) Commands() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := a.verified(w, r)
+		body, digest, ok := a.verified(w, r)
 		if !ok {
 			return
 		}
@@ -69,7 +76,7 @@ func (a *Adapter) Commands() http.Handler {
 			http.Error(w, "malformed form", http.StatusBadRequest)
 			return
 		}
-		m := a.command(r.Context(), slashCommand(v))
+		m := a.command(r.Context(), slashCommand(v), digest)
 		if m == nil {
 			w.WriteHeader(http.StatusOK)
 			return
@@ -82,7 +89,7 @@ func (a *Adapter) Commands() http.Handler {
 // messages and replies in threads.
 func (a *Adapter) Events() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := a.verified(w, r)
+		body, _, ok := a.verified(w, r)
 		if !ok {
 			return
 		}
@@ -96,7 +103,7 @@ func (a *Adapter) Events() http.Handler {
 // submissions.
 func (a *Adapter) Interactions() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, ok := a.verified(w, r)
+		body, digest, ok := a.verified(w, r)
 		if !ok {
 			return
 		}
@@ -111,6 +118,6 @@ func (a *Adapter) Interactions() http.Handler {
 			http.Error(w, "malformed payload", http.StatusBadRequest)
 			return
 		}
-		writeJSON(w, http.StatusOK, a.interaction(r.Context(), cb))
+		writeJSON(w, http.StatusOK, a.interaction(r.Context(), cb, digest))
 	})
 }

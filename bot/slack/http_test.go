@@ -194,7 +194,8 @@ func TestMentionRetriesAnsweredOnce(t *testing.T) {
 }
 
 // A retry of an event whose first delivery never finished (a crash) is
-// sent back to Slack once, then handled on the next retry.
+// sent back to Slack while the claim is younger than any handler runs,
+// then handled by the retry that finds it older.
 func TestUnfinishedEventHandledOnLaterRetry(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -204,18 +205,25 @@ func TestUnfinishedEventHandledOnLaterRetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	body := mentionEvent("Ev0002", agentID, "<@UBOT0001> count", "1700000002.000100", "")
-	if rec := e.post("/slack/events", body, retry("1")); rec.Code != http.StatusServiceUnavailable {
-		t.Fatalf("first retry: status %d, want 503", rec.Code)
+	for _, n := range []string{"1", "2", "3"} { // Retry-Num decides nothing
+		if rec := e.post("/slack/events", body, retry(n)); rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("retry %s: status %d, want 503", n, rec.Code)
+		}
 	}
 	e.deliver()
 	if e.counted != 0 || len(e.fake.got("chat.postMessage")) != 0 {
-		t.Fatal("first retry was handled while the first delivery might still run")
+		t.Fatal("a retry was handled while the first delivery might still run")
+	}
+	// A minute later (Slack's next retry) the claim is older than any
+	// handler runs.
+	if _, err := e.db.SQL().Exec(`UPDATE inbound_dedupe SET received_at = now() - interval '1 minute' WHERE key = 'event:Ev0002'`); err != nil {
+		t.Fatal(err)
+	}
+	if rec := e.post("/slack/events", body, retry("1")); rec.Code != http.StatusOK {
+		t.Fatalf("retry after a minute: status %d", rec.Code)
 	}
 	if rec := e.post("/slack/events", body, retry("2")); rec.Code != http.StatusOK {
-		t.Fatalf("second retry: status %d", rec.Code)
-	}
-	if rec := e.post("/slack/events", body, retry("3")); rec.Code != http.StatusOK {
-		t.Fatalf("third retry: status %d", rec.Code)
+		t.Fatalf("retry after it was handled: status %d", rec.Code)
 	}
 	e.deliver()
 	if e.counted != 1 || len(e.fake.got("chat.postMessage")) != 1 {
@@ -454,6 +462,33 @@ func TestSlowCommandAnsweredLater(t *testing.T) {
 	rs := e.fake.got("response")
 	if len(rs) != 1 || rs[0].JSON["text"] != "slow answer" {
 		t.Fatalf("late answer %+v", rs)
+	}
+}
+
+// A replay carrying X-Slack-Retry-Num ≥ 2 while the first delivery is
+// still in flight does not run the event again: the header is not signed.
+func TestRetryNumCannotForceARerun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config) { c.Budget = 20 * time.Millisecond })
+	body := mentionEvent("EvReplay", agentID, "<@UBOT0001> slow", "1700000021.000100", "")
+	if rec := e.post("/slack/events", body); rec.Code != http.StatusOK {
+		t.Fatalf("first delivery: status %d", rec.Code)
+	}
+	for _, n := range []string{"2", "3", "9"} {
+		if rec := e.post("/slack/events", body, retry(n)); rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("replay with Retry-Num %s while in flight: status %d, want 503", n, rec.Code)
+		}
+	}
+	close(e.release)
+	e.deliver()
+	e.mu.Lock()
+	runs := e.slow
+	e.mu.Unlock()
+	if runs != 1 {
+		t.Fatalf("the event ran %d times, want 1", runs)
+	}
+	if rec := e.post("/slack/events", body, retry("2")); rec.Code != http.StatusOK {
+		t.Fatalf("replay after it finished: status %d", rec.Code)
 	}
 }
 

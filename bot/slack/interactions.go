@@ -20,8 +20,8 @@ func parseInteraction(payload []byte) (slackapi.InteractionCallback, error) {
 
 // interaction handles a button click or a form submission. The result is
 // the response body (nil: an empty 200, which also closes a submitted
-// form).
-func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallback) any {
+// form). digest identifies the signed request (HTTP only).
+func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallback, digest string) any {
 	switch cb.Type {
 	case slackapi.InteractionTypeBlockActions, slackapi.InteractionTypeViewSubmission:
 	default:
@@ -30,14 +30,15 @@ func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallba
 	if cb.User.ID == "" {
 		return nil
 	}
-	if cb.TriggerID != "" {
-		first, err := a.firstDelivery(ctx, "interaction:"+cb.TriggerID)
+	sanitizeCallback(&cb)
+	if key := replayKey("interaction", cb.TriggerID, digest); key != "" {
+		first, err := a.firstDelivery(ctx, key)
 		if err != nil {
 			a.log.Error("Could not record a Slack interaction", "err", err)
 			return nil
 		}
 		if !first {
-			a.log.Warn("Slack interaction replayed; ignored", "trigger_id", cb.TriggerID, "user_id", cb.User.ID)
+			a.log.Warn("Slack interaction replayed; ignored", "key", key, "user_id", cb.User.ID)
 			return nil
 		}
 	}
@@ -74,7 +75,7 @@ func (a *Adapter) blockAction(cb slackapi.InteractionCallback) {
 		UserName:  userName(cb.User),
 		ChannelID: channel,
 		ThreadID:  thread,
-		Action:    &bot.Action{ID: act.ActionID, Value: actionValue(*act), Channel: channel, TS: ts},
+		Action:    &bot.Action{ID: act.ActionID, Value: domain.Sanitize(actionValue(*act)), Channel: channel, TS: ts},
 		ID:        cb.TriggerID,
 		Time:      time.Now(),
 	}
@@ -133,7 +134,7 @@ func (a *Adapter) viewSubmission(cb slackapi.InteractionCallback) any {
 		ThreadID:  meta.Thread,
 		Action: &bot.Action{
 			ID:    cb.View.CallbackID,
-			Value: meta.Value,
+			Value: domain.Sanitize(meta.Value),
 			Form:  formValues(cb.View.State),
 		},
 		ID:   cb.TriggerID,
@@ -150,7 +151,11 @@ func (a *Adapter) viewSubmission(cb slackapi.InteractionCallback) any {
 	}
 	switch {
 	case len(rep.Errors) > 0:
-		return slackapi.NewErrorsViewSubmissionResponse(rep.Errors)
+		errs := make(map[string]string, len(rep.Errors))
+		for k, v := range rep.Errors {
+			errs[k] = plainText(v) // shown as typed beside the input
+		}
+		return slackapi.NewErrorsViewSubmissionResponse(errs)
 	case rep.Modal != nil:
 		view, err := modalView(rep.Modal, rep.Content, meta)
 		if err != nil {
@@ -194,9 +199,22 @@ func (a *Adapter) answerSubmission(ctx context.Context, user string, meta modalM
 	}
 }
 
+// sanitizeCallback strips what must not reach the database (NUL, invalid
+// UTF-8, markup sentinels) from the fields opsbot reads.
+func sanitizeCallback(cb *slackapi.InteractionCallback) {
+	for _, p := range []*string{&cb.TriggerID, &cb.ResponseURL, &cb.User.ID, &cb.Channel.ID,
+		&cb.Container.ChannelID, &cb.Container.MessageTs, &cb.Container.ThreadTs,
+		&cb.Message.Timestamp, &cb.Message.ThreadTimestamp, &cb.View.CallbackID, &cb.View.PrivateMetadata} {
+		*p = domain.Sanitize(*p)
+	}
+	for _, act := range cb.ActionCallback.BlockActions {
+		act.ActionID = domain.Sanitize(act.ActionID)
+	}
+}
+
 func userName(u slackapi.User) string {
 	if u.Name != "" {
-		return u.Name
+		return domain.Sanitize(u.Name)
 	}
-	return u.Profile.DisplayName
+	return domain.Sanitize(u.Profile.DisplayName)
 }

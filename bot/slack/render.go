@@ -51,15 +51,6 @@ func (r rendered) options() []slackapi.MsgOption {
 	return opts
 }
 
-// cut shortens s to at most n characters, marking the cut with "…".
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
-
 // chunks splits s into pieces of at most n characters, breaking at line
 // ends where it can.
 func chunks(s string, n int) []string {
@@ -77,8 +68,12 @@ func chunks(s string, n int) []string {
 		for utf8.RuneCountInString(line) > n {
 			flush()
 			r := []rune(line)
-			out = append(out, string(r[:n]))
-			line = string(r[n:])
+			at := safeCut(r, n)
+			if at == 0 {
+				at = n
+			}
+			out = append(out, string(r[:at]))
+			line = string(r[at:])
 		}
 		l := utf8.RuneCountInString(line)
 		if curLen > 0 && curLen+1+l > n {
@@ -109,9 +104,11 @@ type body struct {
 	items int
 }
 
-// render turns content into Block Kit within Slack's limits. When the
-// content does not fit in maxBlocks blocks, it is cut and a last context
-// block says how much was left out and how to see it.
+// render turns content into Block Kit within Slack's limits. Every string
+// of the content goes through text (escape.go): escaped, opsbot's marks
+// turned into links. When the content does not fit in maxBlocks blocks, it
+// is cut and a last context block says how much was left out and how to
+// see it.
 func render(c domain.Content, limit int) rendered {
 	r := rendered{Text: fallback(c)}
 	if c.IsZero() {
@@ -119,9 +116,9 @@ func render(c domain.Content, limit int) rendered {
 	}
 	var bodies []body
 	if c.Title != "" {
-		bodies = append(bodies, body{block: slackapi.NewHeaderBlock(plain(cut(c.Title, maxHeader)))})
+		bodies = append(bodies, body{block: slackapi.NewHeaderBlock(plain(cut(text(c.Title), maxHeader)))})
 	}
-	for _, part := range chunks(c.Text, maxText) {
+	for _, part := range chunks(text(c.Text), maxText) {
 		if strings.TrimSpace(part) != "" {
 			bodies = append(bodies, body{block: slackapi.NewSectionBlock(mrkdwn(part), nil, nil)})
 		}
@@ -129,7 +126,7 @@ func render(c domain.Content, limit int) rendered {
 	for i := 0; i < len(c.Fields); i += maxFields {
 		var fs []*slackapi.TextBlockObject
 		for _, f := range c.Fields[i:min(i+maxFields, len(c.Fields))] {
-			fs = append(fs, mrkdwn(cut("*"+f.Label+"*\n"+f.Value, maxFieldText)))
+			fs = append(fs, mrkdwn(cut("*"+text(f.Label)+"*\n"+text(f.Value), maxFieldText)))
 		}
 		bodies = append(bodies, body{block: slackapi.NewSectionBlock(nil, fs, nil)})
 	}
@@ -144,7 +141,7 @@ func render(c domain.Content, limit int) rendered {
 		}
 	}
 	for _, item := range c.List {
-		line := cut("• "+item, maxText)
+		line := cut("• "+text(item), maxText)
 		l := utf8.RuneCountInString(line)
 		if n > 0 && curLen+1+l > maxText {
 			flushList()
@@ -161,7 +158,7 @@ func render(c domain.Content, limit int) rendered {
 
 	var foot []slackapi.Block
 	if c.Note != "" {
-		foot = append(foot, slackapi.NewContextBlock("", mrkdwn(cut(c.Note, maxText))))
+		foot = append(foot, slackapi.NewContextBlock("", mrkdwn(cut(text(c.Note), maxText))))
 	}
 	foot = append(foot, buttons(c.Buttons)...)
 
@@ -212,7 +209,7 @@ func buttons(bs []domain.Button) []slackapi.Block {
 			flush()
 		}
 		seen[id] = true
-		btn := slackapi.NewButtonBlockElement(id, cut(b.Value, maxButtonValue), plain(cut(b.Label, maxButtonText)))
+		btn := slackapi.NewButtonBlockElement(id, cut(b.Value, maxButtonValue), plain(cut(text(b.Label), maxButtonText)))
 		switch b.Style {
 		case "primary":
 			btn.Style = slackapi.StylePrimary
@@ -225,10 +222,10 @@ func buttons(bs []domain.Button) []slackapi.Block {
 	return out
 }
 
-// fallback is the plain text shown in notifications and by clients that
-// cannot show blocks.
+// fallback is the text shown in notifications and by clients that cannot
+// show blocks: escaped like the blocks, since Slack acts on it the same way.
 func fallback(c domain.Content) string {
-	return cut(bot.PlainText(c), maxText)
+	return cut(bot.Lines(c, text), maxText)
 }
 
 // replyContent is what a reply shows as a message: its content, with form
@@ -289,8 +286,8 @@ func modalView(m *bot.Modal, intro domain.Content, meta modalMeta) (slackapi.Mod
 	v := slackapi.ModalViewRequest{
 		Type:            slackapi.VTModal,
 		CallbackID:      cut(m.CallbackID, maxActionID),
-		Title:           plain(cut(title, maxModalTitle)),
-		Submit:          plain(cut(submit, maxModalTitle)),
+		Title:           plain(cut(plainText(title), maxModalTitle)),
+		Submit:          plain(cut(plainText(submit), maxModalTitle)),
 		Close:           plain("Cancel"),
 		PrivateMetadata: string(metaJSON),
 	}
@@ -316,13 +313,13 @@ func inputBlock(in bot.Input) slackapi.Block {
 	var el slackapi.BlockElement
 	var placeholder *slackapi.TextBlockObject
 	if in.Placeholder != "" {
-		placeholder = plain(cut(in.Placeholder, maxPlaceholder))
+		placeholder = plain(cut(plainText(in.Placeholder), maxPlaceholder))
 	}
 	if len(in.Options) > 0 {
 		var opts []*slackapi.OptionBlockObject
 		var initial *slackapi.OptionBlockObject
 		for _, o := range in.Options[:min(len(in.Options), maxOptions)] {
-			ob := slackapi.NewOptionBlockObject(cut(o, maxOptionValue), plain(cut(o, maxOptionText)), nil)
+			ob := slackapi.NewOptionBlockObject(cut(o, maxOptionValue), plain(cut(plainText(o), maxOptionText)), nil)
 			opts = append(opts, ob)
 			if o == in.Initial {
 				initial = ob
@@ -334,16 +331,17 @@ func inputBlock(in bot.Input) slackapi.Block {
 	} else {
 		ti := slackapi.NewPlainTextInputBlockElement(placeholder, in.ID)
 		ti.Multiline = in.Multiline
-		ti.InitialValue = cut(in.Initial, maxInitialValue)
+		ti.InitialValue = cut(plainText(in.Initial), maxInitialValue)
 		el = ti
 	}
-	ib := slackapi.NewInputBlock(in.ID, plain(cut(label, maxLabel)), nil, el)
+	ib := slackapi.NewInputBlock(in.ID, plain(cut(plainText(label), maxLabel)), nil, el)
 	ib.Optional = in.Optional
 	return ib
 }
 
 // formValues flattens a submitted view's state: one string per input, by
-// block ID (the input's ID).
+// block ID (the input's ID). Inputs arrive as typed (not escaped), so they
+// are only sanitized.
 func formValues(st *slackapi.ViewState) map[string]string {
 	out := map[string]string{}
 	if st == nil {
@@ -351,7 +349,7 @@ func formValues(st *slackapi.ViewState) map[string]string {
 	}
 	for blockID, actions := range st.Values {
 		for _, act := range actions {
-			out[blockID] = actionValue(act)
+			out[blockID] = domain.Sanitize(actionValue(act))
 		}
 	}
 	return out

@@ -138,10 +138,10 @@ func (a *Adapter) upload(ctx context.Context, channel, thread string, it domain.
 		Reader:          bytes.NewReader(att.Data),
 		FileSize:        len(att.Data),
 		Filename:        att.Name,
-		Title:           title,
+		Title:           plainText(title),
 		Channel:         channel,
 		ThreadTimestamp: thread,
-		InitialComment:  cut(bot.PlainText(it.Content), maxText),
+		InitialComment:  fallback(it.Content),
 	})
 	if err != nil {
 		return domain.Delivery{}, classify(err)

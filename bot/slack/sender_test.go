@@ -28,7 +28,7 @@ func TestSenderKinds(t *testing.T) {
 			Content: domain.Content{Text: "in a given thread"}},
 		{Platform: domain.PlatformSlack, Kind: domain.OutDM, To: agentID, Content: domain.Content{Text: "You have a complaint"}},
 		{Platform: domain.PlatformSlack, Kind: domain.OutUpdate, To: "C0COMPLAINTS", Ref: "complaint:7",
-			Content: domain.Content{Text: "Complaint 7 — claimed by <@" + agentID + ">"}},
+			Content: domain.Content{Text: "Complaint 7 — claimed by " + domain.MarkUser(agentID, "")}},
 		{Platform: domain.PlatformSlack, Kind: domain.OutUpload, To: "C0MANAGERS", Content: domain.Content{Title: "Weekly chart"},
 			Attachment: &domain.Attachment{Name: "chart.png", Data: []byte("\x89PNG fake")}},
 	}

@@ -100,7 +100,7 @@ func (a *Adapter) socketRequest(ctx context.Context, ack acker, typ socketmode.E
 			ackWith(nil)
 			return
 		}
-		m := a.command(ctx, sc)
+		m := a.command(ctx, sc, "")
 		if m == nil {
 			ackWith(nil)
 			return
@@ -117,7 +117,7 @@ func (a *Adapter) socketRequest(ctx context.Context, ack acker, typ socketmode.E
 			ackWith(nil)
 			return
 		}
-		body := a.interaction(ctx, cb)
+		body := a.interaction(ctx, cb, "")
 		if b, _ := json.Marshal(body); body != nil && len(b) > maxAck {
 			body = nil
 		}

@@ -2,6 +2,7 @@ package wechat
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -20,16 +21,23 @@ import (
 // Store is what the callback handler needs from the database
 // (*store.DB, or faster *store.WeChatInbox).
 type Store interface {
-	// FirstDelivery records a delivery and reports whether it is new.
-	FirstDelivery(ctx context.Context, platform domain.Platform, key string) (bool, error)
-	// WeChatFirstMessage is FirstDelivery for a customer's message or
+	// RecordDelivery records a delivery with what it said (payload) and
+	// reports whether it is new.
+	RecordDelivery(ctx context.Context, platform domain.Platform, key, payload string) (bool, error)
+	// WeChatFirstMessage is RecordDelivery for a customer's message or
 	// click, restarting their conversation window in the same statement.
-	WeChatFirstMessage(ctx context.Context, key, openID string, at time.Time, allowance int) (bool, error)
+	WeChatFirstMessage(ctx context.Context, key, openID string, at time.Time, allowance int, payload string) (bool, error)
+	// SaveResponse keeps the answer retries get.
 	SaveResponse(ctx context.Context, platform domain.Platform, key, response string) error
+	// FinishDelivery records that a delivery was handled (and its answer,
+	// unless one was saved).
+	FinishDelivery(ctx context.Context, platform domain.Platform, key, response string) error
 	Response(ctx context.Context, platform domain.Platform, key string) (string, bool, error)
-	// TakeOverDelivery claims a delivery recorded more than stale ago and
-	// never answered: its first try died with the process handling it.
+	// TakeOverDelivery claims a delivery claimed more than stale ago and
+	// neither answered nor finished: its first try died.
 	TakeOverDelivery(ctx context.Context, platform domain.Platform, key string, stale time.Duration) (bool, error)
+	// SweepDeliveries claims deliveries left unfinished longer than stale.
+	SweepDeliveries(ctx context.Context, platform domain.Platform, stale time.Duration, limit int) ([]domain.Unfinished, error)
 	WeChatSubscribe(ctx context.Context, openID string, at time.Time, allowance int) error
 	WeChatUnsubscribe(ctx context.Context, openID string, at time.Time) error
 	Enqueue(ctx context.Context, msgs ...domain.Outgoing) error
@@ -42,8 +50,10 @@ type Options struct {
 	// Deadline bounds the work done before answering WeChat, which waits
 	// 5 s; a later answer is sent as a 客服消息. Default 4 s.
 	Deadline time.Duration
-	// RetryWait is how long a retry waits for the first try's answer
-	// before saying "success". Default 3.5 s.
+	// RetryWait is how long a retry waits for the first try's answer (or
+	// to take over a first try that died) before saying "success".
+	// Default: Deadline + 300 ms, so that a retry arriving right after a
+	// crash still outlives the dead try's deadline (WeChat waits 5 s).
 	RetryWait time.Duration
 	// LateTimeout bounds a handler that missed the deadline. Default 1 min.
 	LateTimeout time.Duration
@@ -116,7 +126,7 @@ func New(acc Account, h bot.Handler, st Store, opt Options) (*Adapter, error) {
 		a.opt.Deadline = 4 * time.Second
 	}
 	if a.opt.RetryWait <= 0 {
-		a.opt.RetryWait = 3500 * time.Millisecond
+		a.opt.RetryWait = a.opt.Deadline + 300*time.Millisecond
 	}
 	if a.opt.LateTimeout <= 0 {
 		a.opt.LateTimeout = time.Minute
@@ -167,6 +177,13 @@ func (a *Adapter) verifyURL(w http.ResponseWriter, r *http.Request) {
 	if !signatureOK(q.Get("signature"), a.acc.Token, q.Get("timestamp"), q.Get("nonce")) {
 		a.log.Warn("WeChat URL check with a bad signature", "remote_addr", r.RemoteAddr)
 		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	// The same freshness window as messages: a captured URL check does
+	// not verify for ever.
+	if !a.fresh(q.Get("timestamp")) {
+		a.log.Warn("WeChat URL check with a stale timestamp refused", "remote_addr", r.RemoteAddr)
+		http.Error(w, "forbidden: stale timestamp", http.StatusForbidden)
 		return
 	}
 	echo := q.Get("echostr")
@@ -258,7 +275,7 @@ func (a *Adapter) receive(w http.ResponseWriter, r *http.Request) {
 }
 
 // answer processes a verified message once and writes the reply; retries
-// get the first reply again.
+// get the first reply again. See doc.go for the rules.
 func (a *Adapter) answer(w http.ResponseWriter, r *http.Request, req request) {
 	// Once a delivery is being recorded, WeChat hanging up must not stop
 	// the work half-way: the record would say "seen" with no answer.
@@ -276,14 +293,10 @@ func (a *Adapter) answer(w http.ResponseWriter, r *http.Request, req request) {
 	}
 	if !first {
 		log.Debug("WeChat retry; answering as before")
-		body, ok := a.savedResponse(r.Context(), req.key, req.start)
-		if !ok {
-			a.takeOver(ctx, log, req)
-		}
-		a.writeBody(w, body)
+		a.writeBody(w, a.retry(ctx, log, req))
 		return
 	}
-	text := a.process(ctx, log, req)
+	text, late := a.process(ctx, log, req, domain.NewDeliveryClaim(domain.PlatformWeChat, req.key))
 	body := success
 	if text != "" {
 		b, err := a.render(req, text)
@@ -295,75 +308,143 @@ func (a *Adapter) answer(w http.ResponseWriter, r *http.Request, req request) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := a.st.SaveResponse(sctx, domain.PlatformWeChat, req.key, body); err != nil {
+	if late {
+		// The handler goes on; it finishes the delivery when it is done.
+		err = a.st.SaveResponse(sctx, domain.PlatformWeChat, req.key, body)
+	} else {
+		err = a.st.FinishDelivery(sctx, domain.PlatformWeChat, req.key, body)
+	}
+	if err != nil {
 		log.Error("Could not save WeChat reply for retries", "err", err)
 	}
 	a.writeBody(w, body)
 }
 
-// record records the delivery, and for a customer's message or menu
-// click their activity too: every one reopens the 48-hour window, and
-// must have done so before any answer is sent.
+// record records the delivery with what it said, and for a customer's
+// message or menu click their activity too: every one reopens the 48-hour
+// window, and must have done so before any answer is sent.
 func (a *Adapter) record(ctx context.Context, req request) (bool, error) {
 	m := req.msg
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return false, err
+	}
 	switch {
 	case m.MsgType != "event":
-		return a.st.WeChatFirstMessage(ctx, req.key, m.FromUserName, a.opt.Now(), allowancePerMessage)
+		return a.st.WeChatFirstMessage(ctx, req.key, m.FromUserName, a.opt.Now(), allowancePerMessage, string(payload))
 	case m.Event == "CLICK":
-		return a.st.WeChatFirstMessage(ctx, req.key, m.FromUserName, a.opt.Now(), allowancePerEvent)
+		return a.st.WeChatFirstMessage(ctx, req.key, m.FromUserName, a.opt.Now(), allowancePerEvent, string(payload))
 	}
-	return a.st.FirstDelivery(ctx, domain.PlatformWeChat, req.key)
+	return a.st.RecordDelivery(ctx, domain.PlatformWeChat, req.key, string(payload))
 }
 
-// savedResponse waits, within RetryWait of start, for the first try's
-// answer; when it has none yet, "success" (WeChat accepts it, and the
-// first try delivers its answer as a 客服消息 if it runs late).
-func (a *Adapter) savedResponse(ctx context.Context, key string, start time.Time) (string, bool) {
-	deadline := start.Add(a.opt.RetryWait)
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
+// retry answers a try after the first. It waits, within RetryWait of its
+// arrival, for the first try's answer and sends the same bytes. A delivery
+// still unanswered Deadline after it was claimed (on the database's
+// clock) is one whose first try died — a live one answers by its
+// deadline — so the retry takes it over and handles it, answering
+// "success" now and the customer as a 客服消息. Should the first try be
+// alive after all (a slow database), the delivery claim in the store
+// still lets only one of them have an effect. A retry that can do neither
+// says "success": the delivery is being handled, and the sweep finishes
+// it if its handler dies.
+func (a *Adapter) retry(ctx context.Context, log *slog.Logger, req request) string {
+	deadline := req.start.Add(a.opt.RetryWait)
 	wait := 5 * time.Millisecond
 	for {
-		resp, ok, err := a.st.Response(ctx, domain.PlatformWeChat, key)
+		qctx, cancel := context.WithDeadline(ctx, deadline.Add(time.Second))
+		resp, ok, err := a.st.Response(qctx, domain.PlatformWeChat, req.key)
 		if err == nil && ok {
-			return resp, true
+			cancel()
+			return resp
 		}
 		if err != nil && !errors.Is(err, domain.ErrNotFound) {
-			a.log.Warn("Could not read saved WeChat reply", "wechat_key", key, "err", err)
+			log.Warn("Could not read saved WeChat reply", "err", err)
 		}
-		if time.Now().Add(wait).After(deadline) {
-			return success, false
+		won, err := a.st.TakeOverDelivery(qctx, domain.PlatformWeChat, req.key, a.opt.Deadline)
+		cancel()
+		if err != nil {
+			log.Warn("Could not take over a WeChat delivery", "err", err)
 		}
-		select {
-		case <-ctx.Done():
-			return success, false
-		case <-time.After(wait):
+		if won {
+			log.Warn("WeChat delivery was never answered; its first try died. Processing it now")
+			a.takeOver(ctx, log, req)
+			return success
 		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return success
+		}
+		time.Sleep(min(wait, left))
 		wait = min(wait*2, 100*time.Millisecond)
 	}
 }
 
-// takeOver handles a retry whose first try never answered. A live first
-// try saves an answer ("success" at worst) by its deadline, so a delivery
-// still unanswered well after that was being handled by a process that
-// died: this retry processes it instead, answering WeChat "success" and
-// the customer as a 客服消息, so a crash loses no message.
+// takeOver handles a delivery another attempt claimed and did not finish:
+// out of time already, so the answer goes out as a 客服消息.
 func (a *Adapter) takeOver(ctx context.Context, log *slog.Logger, req request) {
-	tctx, cancel := context.WithTimeout(ctx, time.Second)
-	won, err := a.st.TakeOverDelivery(tctx, domain.PlatformWeChat, req.key, a.opt.Deadline+2*time.Second)
-	cancel()
-	if err != nil || !won {
-		return
+	req.start = time.Now().Add(-a.opt.Deadline)
+	if _, late := a.process(ctx, log, req, domain.NewDeliveryClaim(domain.PlatformWeChat, req.key)); !late {
+		a.finish(ctx, log, req.key)
 	}
-	log.Warn("WeChat delivery was never answered; its first try died. Processing it now")
-	req.start = time.Now().Add(-a.opt.Deadline) // out of time already: answer later
-	if text := a.process(ctx, log, req); text != "" {
-		a.deliverLate(ctx, log, req, bot.Text(text), "")
+}
+
+// finish records that a delivery was handled: no retry or sweep will
+// handle it again.
+func (a *Adapter) finish(ctx context.Context, log *slog.Logger, key string) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	if err := a.st.FinishDelivery(sctx, domain.PlatformWeChat, key, success); err != nil {
+		log.Error("Could not record a WeChat delivery as handled", "err", err)
 	}
-	sctx, scancel := context.WithTimeout(ctx, 2*time.Second)
-	defer scancel()
-	if err := a.st.SaveResponse(sctx, domain.PlatformWeChat, req.key, success); err != nil {
-		log.Error("Could not save WeChat reply for retries", "err", err)
+}
+
+// Sweep handles deliveries recorded and never finished by the process
+// that recorded them (it died), which no retry took over: WeChat gave up,
+// or answered "success" to a retry while a handler that later died was
+// still working. Their answers go out as 客服消息. It returns how many it
+// took.
+func (a *Adapter) Sweep(ctx context.Context) (int, error) {
+	list, err := a.st.SweepDeliveries(ctx, domain.PlatformWeChat, a.sweepAge(), 100)
+	if err != nil {
+		return 0, err
+	}
+	for _, u := range list {
+		log := a.log.With("wechat_key", u.Key)
+		var m inbound
+		if err := json.Unmarshal([]byte(u.Payload), &m); err != nil {
+			log.Error("Unreadable WeChat delivery left unfinished; dropped", "err", err)
+			a.finish(ctx, log, u.Key)
+			continue
+		}
+		log.Warn("WeChat delivery was never finished; processing it now", "msg_type", m.MsgType)
+		a.takeOver(ctx, log.With("msg_type", m.MsgType), request{msg: m, key: u.Key})
+	}
+	return len(list), nil
+}
+
+// sweepAge is how long a delivery may be unfinished before the sweep
+// takes it: longer than any live attempt runs (its deadline, then
+// LateTimeout for a late handler).
+func (a *Adapter) sweepAge() time.Duration { return a.opt.Deadline + a.opt.LateTimeout + 5*time.Second }
+
+// RunSweeper runs Sweep every interval until ctx ends, and once at once:
+// what a process that died left unfinished is picked up by its successor
+// (or any replica) without waiting for WeChat.
+func (a *Adapter) RunSweeper(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := a.Sweep(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("WeChat delivery sweep failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("Handled WeChat deliveries a stopped process left unfinished", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
 	}
 }
 
@@ -389,9 +470,12 @@ func (a *Adapter) render(req request, text string) ([]byte, error) {
 	return encryptedXML(enc, sign(a.acc.Token, req.timestamp, req.nonce, enc), req.timestamp, req.nonce), nil
 }
 
-// process does what a message asks and returns the passive reply ("" for
-// none).
-func (a *Adapter) process(ctx context.Context, log *slog.Logger, req request) string {
+// process does what a message asks, as attempt claim, and returns the
+// passive reply ("" for none). late reports that the handler missed the
+// deadline: its answer will go out as a 客服消息, and it finishes the
+// delivery itself when done.
+func (a *Adapter) process(ctx context.Context, log *slog.Logger, req request, claim *domain.DeliveryClaim) (text string, late bool) {
+	ctx = domain.WithDelivery(ctx, claim)
 	m := req.msg
 	openID := m.FromUserName
 	at := a.opt.Now()
@@ -399,30 +483,30 @@ func (a *Adapter) process(ctx context.Context, log *slog.Logger, req request) st
 	defer cancel()
 	if m.MsgType != "event" {
 		if m.MsgType != "text" {
-			return TextOnly
+			return TextOnly, false
 		}
 		text, truncated := Normalize(m.Content)
 		suffix := ""
 		if truncated {
 			suffix = Truncated
 		}
-		return a.route(ctx, log, req, text, suffix)
+		return a.route(ctx, log, req, claim, text, suffix)
 	}
 	switch m.Event {
 	case "subscribe":
 		if err := a.st.WeChatSubscribe(dctx, openID, at, allowancePerEvent); err != nil {
 			log.Error("Could not record WeChat follower", "err", err)
 		}
-		return a.opt.Welcome
+		return a.opt.Welcome, false
 	case "unsubscribe":
 		if err := a.st.WeChatUnsubscribe(dctx, openID, at); err != nil {
 			log.Error("Could not record WeChat unfollow", "err", err)
 		}
-		return ""
+		return "", false
 	case "CLICK":
-		return a.route(ctx, log, req, clickCommand(m.EventKey), "")
+		return a.route(ctx, log, req, claim, clickCommand(m.EventKey), "")
 	}
-	return "" // VIEW, LOCATION, template receipts…: nothing to say
+	return "", false // VIEW, LOCATION, template receipts…: nothing to say
 }
 
 // Handler states for the deadline race.
@@ -433,9 +517,11 @@ const (
 )
 
 // route hands text to the bot core and waits up to the deadline. A late
-// answer goes to the outbox as a 客服消息 when it comes; the caller answers
-// WeChat with "success" meanwhile.
-func (a *Adapter) route(ctx context.Context, log *slog.Logger, req request, text, suffix string) string {
+// answer goes to the outbox as a 客服消息 when it comes, and the delivery is
+// finished then; the caller answers WeChat with "success" meanwhile. An
+// attempt that lost the delivery to another (claim.Lost) answers nothing:
+// the other one answers.
+func (a *Adapter) route(ctx context.Context, log *slog.Logger, req request, claim *domain.DeliveryClaim, text, suffix string) (string, bool) {
 	msg := bot.Message{
 		Platform: domain.PlatformWeChat,
 		UserID:   req.msg.FromUserName,
@@ -456,19 +542,31 @@ func (a *Adapter) route(ctx context.Context, log *slog.Logger, req request, text
 			done <- reply
 			return
 		}
-		a.deliverLate(hctx, log, req, reply, suffix)
+		if claim.Lost() {
+			log.Info("WeChat delivery was handled by another attempt; this one's answer dropped")
+		} else {
+			a.deliverLate(hctx, log, req, reply, suffix)
+		}
+		a.finish(hctx, log, req.key)
 	}()
+	answer := func(reply bot.Reply) string {
+		if claim.Lost() {
+			log.Info("WeChat delivery was handled by another attempt; this one's answer dropped")
+			return ""
+		}
+		return withSuffix(bot.PlainText(reply.Content), suffix)
+	}
 	timer := time.NewTimer(time.Until(req.start.Add(a.opt.Deadline)))
 	defer timer.Stop()
 	select {
 	case reply := <-done:
-		return withSuffix(bot.PlainText(reply.Content), suffix)
+		return answer(reply), false
 	case <-timer.C:
 		if state.CompareAndSwap(running, tooLate) {
 			log.Warn("WeChat handler missed the deadline; answering later as a 客服消息", "deadline", a.opt.Deadline)
-			return ""
+			return "", true
 		}
-		return withSuffix(bot.PlainText((<-done).Content), suffix)
+		return answer(<-done), false
 	}
 }
 
@@ -477,7 +575,9 @@ func (a *Adapter) deliverLate(ctx context.Context, log *slog.Logger, req request
 	if text == "" {
 		return
 	}
-	err := a.st.Enqueue(ctx, domain.Outgoing{
+	// Not under the delivery claim: the answer is keyed by the delivery
+	// already, and a handler without an effect must still be answered.
+	err := a.st.Enqueue(domain.WithDelivery(ctx, nil), domain.Outgoing{
 		Platform:  domain.PlatformWeChat,
 		Kind:      domain.OutPost,
 		To:        req.msg.FromUserName,

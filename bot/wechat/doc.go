@@ -32,16 +32,29 @@
 //     to go out as a 客服消息. An atomic flag decides which of the two
 //     happens, so the answer is never both passive and queued.
 //  3. Any other try reads the saved reply and sends the same bytes. If
-//     the first try is still working it polls for up to RetryWait; the
-//     first try saves by its deadline at the latest, so the wait is
-//     short. A replica that died between steps 1 and 2 leaves no saved
-//     reply, and a live first try always saves one by its deadline; so a
-//     retry that finds the delivery unanswered more than Deadline+2 s
-//     after it was recorded takes it over (TakeOverDelivery: one atomic
-//     UPDATE, one winner), answers "success" and processes the message,
-//     its answer going out as a 客服消息. A crash loses no message; the
-//     only double processing left is a first try alive but unable to save
-//     its reply, which the database being down would also stop.
+//     the first try is still working it polls, for up to RetryWait
+//     (a little more than Deadline). A live first try saves a reply by
+//     its deadline, so a delivery still unanswered Deadline after it was
+//     claimed — measured on the database's clock — was recorded by a
+//     process that died: the retry takes it over (TakeOverDelivery: one
+//     atomic UPDATE, one winner), answers "success" and processes the
+//     message, its answer going out as a 客服消息. A retry is never
+//     answered "success" for a delivery nobody is handling.
+//  4. Every attempt runs the handler under a domain.DeliveryClaim. The
+//     store commits a transaction made under it only if no other attempt
+//     at the same delivery committed one (inbound_dedupe.effect_by, set
+//     in the same transaction as the effect), and an attempt that lost
+//     answers nothing. So a retry that takes over a first try which is
+//     alive after all — the database was too slow to save its answer —
+//     files no second complaint, attaches no text twice, records no
+//     second score.
+//  5. A delivery is finished (done_at) when its handler returns, in time
+//     or late. Sweep, run every few seconds by every replica, takes over
+//     what was recorded and never finished for longer than any live
+//     attempt runs (Deadline + LateTimeout): a late handler whose process
+//     died after "success" was answered, or a delivery WeChat stopped
+//     retrying. The payload recorded with the delivery is what it
+//     handles. A crash loses no message, and none has two effects.
 //
 // # Reaching customers
 //

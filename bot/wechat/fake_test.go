@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 }
 
 type sent struct {
-	API        string // "custom", "template", "menu"
+	API        string // "custom", "template", "subscribe", "menu"
 	To         string
 	Text       string
 	TemplateID string
@@ -104,6 +104,16 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		f.sent = append(f.sent, s)
 		reply(map[string]any{"errcode": 0, "errmsg": "ok", "msgid": 200228332})
+	case "/cgi-bin/message/subscribe/bizsend":
+		s := sent{API: "subscribe", To: to, Data: map[string]string{}}
+		s.TemplateID, _ = body["template_id"].(string)
+		data, _ := body["data"].(map[string]any)
+		for k, v := range data {
+			item, _ := v.(map[string]any)
+			s.Data[k], _ = item["value"].(string)
+		}
+		f.sent = append(f.sent, s)
+		reply(map[string]any{"errcode": 0, "errmsg": "ok"})
 	case "/cgi-bin/menu/create":
 		s := sent{API: "menu", To: r.URL.Query().Get("access_token")}
 		buttons, _ := body["button"].([]any)

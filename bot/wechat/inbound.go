@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/opsbot/opsbot/domain"
 )
 
 // envelope is a safe- or compatible-mode request body: the message is in
@@ -38,14 +40,20 @@ var errMalformed = errors.New("wechat: malformed message")
 // routing needs.
 func parseInbound(raw []byte) (inbound, error) {
 	var m inbound
-	if err := xml.Unmarshal(raw, &m); err != nil {
+	// What XML cannot carry (NUL, other control characters, invalid
+	// UTF-8) is dropped first, so such a message is handled, not refused.
+	if err := xml.Unmarshal([]byte(xmlSafe(string(raw))), &m); err != nil {
 		return m, errMalformed
 	}
-	m.FromUserName = strings.TrimSpace(m.FromUserName)
-	m.MsgType = strings.TrimSpace(m.MsgType)
-	m.MsgID = strings.TrimSpace(m.MsgID)
-	m.Event = strings.TrimSpace(m.Event)
-	m.EventKey = strings.TrimSpace(m.EventKey)
+	// Nothing from outside reaches the database or the handlers with a
+	// NUL, invalid UTF-8 or opsbot's markup sentinels in it.
+	m.ToUserName = domain.Sanitize(m.ToUserName)
+	m.FromUserName = strings.TrimSpace(domain.Sanitize(m.FromUserName))
+	m.MsgType = strings.TrimSpace(domain.Sanitize(m.MsgType))
+	m.MsgID = strings.TrimSpace(domain.Sanitize(m.MsgID))
+	m.Event = strings.TrimSpace(domain.Sanitize(m.Event))
+	m.EventKey = strings.TrimSpace(domain.Sanitize(m.EventKey))
+	m.Content = domain.Sanitize(m.Content)
 	if m.FromUserName == "" || m.MsgType == "" || len(m.FromUserName) > 128 || len(m.MsgID) > 64 {
 		return m, errMalformed
 	}
@@ -70,7 +78,8 @@ func (m inbound) dedupeKey() string {
 const MaxTextRunes = 1000
 
 // Normalize prepares a customer's text for the handlers: invalid UTF-8
-// replaced, control characters dropped (newlines and tabs kept), full-width
+// replaced, control characters and opsbot's markup sentinels dropped
+// (newlines and tabs kept), full-width
 // ASCII letters, digits and punctuation and the ideographic space turned
 // into their ordinary forms (what NFKC does for those ranges; CJK text and
 // emoji are left alone), surrounding space trimmed, and the result cut to
@@ -79,6 +88,7 @@ func Normalize(s string) (text string, truncated bool) {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
+	s = domain.StripMarks(s)
 	var b strings.Builder
 	b.Grow(len(s))
 	n := 0

@@ -32,19 +32,25 @@ type api interface {
 	sendText(openID, text string) error
 	sendMenu(openID, head string, choices []string) error
 	sendTemplate(tm *message.TemplateMessage) (int64, error)
+	sendSubscribe(sm *message.SubscribeMessage) error
 	refreshToken() error
 }
 
 // oaAPI holds the silenceper managers, made once: their lazy getters on
 // OfficialAccount are not safe for concurrent use.
 type oaAPI struct {
-	oa       *officialaccount.OfficialAccount
-	custom   *message.Manager
-	template *message.Template
+	oa        *officialaccount.OfficialAccount
+	custom    *message.Manager
+	template  *message.Template
+	subscribe *message.Subscribe
 }
 
 func newOAAPI(oa *officialaccount.OfficialAccount) oaAPI {
-	return oaAPI{oa: oa, custom: oa.GetCustomerMessageManager(), template: oa.GetTemplate()}
+	return oaAPI{oa: oa, custom: oa.GetCustomerMessageManager(), template: oa.GetTemplate(), subscribe: oa.GetSubscribe()}
+}
+
+func (o oaAPI) sendSubscribe(sm *message.SubscribeMessage) error {
+	return o.subscribe.Send(sm)
 }
 
 func (o oaAPI) sendText(openID, text string) error {
@@ -75,7 +81,13 @@ func (o oaAPI) refreshToken() error {
 type SenderOptions struct {
 	// Templates maps notice kinds (domain.Outgoing.Template) to the
 	// account's template IDs, for messages outside the 48-hour window.
+	// Marketing (campaign notices) never goes as a template message.
 	Templates map[string]string
+	// Subscriptions maps notice kinds to subscription-notice (订阅通知)
+	// templates, "TEMPLATE_ID" or "TEMPLATE_ID/field" (the field that
+	// carries the text, default thing1): the compliant route for a
+	// campaign notice outside the window, to customers who subscribed.
+	Subscriptions map[string]string
 	// Agents is where staff are told about customers who could not be
 	// reached: a channel ID or logical name ("#complaints") on
 	// AgentsPlatform (default Slack; without Slack credentials the
@@ -196,7 +208,13 @@ func (s *Sender) outsideWindow(ctx context.Context, it domain.OutboxItem, why er
 		reason, explain = strconv.Itoa(CodeOutOfQuota)+"_out_of_quota",
 			"the messages allowed since the customer last wrote are used up"
 	}
+	if sub := s.opt.Subscriptions[it.Template]; sub != "" {
+		return s.sendSubscription(ctx, it, sub, explain)
+	}
 	tid := s.opt.Templates[it.Template]
+	if it.Purpose == domain.PurposeCampaign {
+		tid = "" // marketing by template message gets the account restricted
+	}
 	if tid == "" {
 		if it.Template != "" {
 			explain += fmt.Sprintf(" and no template is configured for %q notices", it.Template)
@@ -223,6 +241,37 @@ func (s *Sender) outsideWindow(ctx context.Context, it domain.OutboxItem, why er
 	}
 	if cerr := classify(err); domain.IsPermanent(cerr) {
 		return s.rejected(ctx, it, reasonOf(cerr), explain+", and WeChat rejected the template message", err)
+	}
+	return domain.Delivery{}, classify(err)
+}
+
+// sendSubscription sends a message as a subscription notice (订阅通知):
+// the text in the template's text field (at most 20 characters, one line),
+// cut where needed.
+func (s *Sender) sendSubscription(ctx context.Context, it domain.OutboxItem, sub, explain string) (domain.Delivery, error) {
+	tid, field, _ := strings.Cut(sub, "/")
+	if field == "" {
+		field = "thing1"
+	}
+	text := it.Content.Title
+	if text == "" {
+		text = bot.PlainText(it.Content)
+	}
+	sm := &message.SubscribeMessage{ToUser: it.To, TemplateID: tid,
+		Data: map[string]*message.SubscribeDataItem{field: {Value: templateValue(text)}}}
+	err := s.call("send subscription notice", func() error { return s.api.sendSubscribe(sm) })
+	switch {
+	case err == nil:
+		return domain.Delivery{Channel: it.To, TS: "sub-" + strconv.FormatInt(it.ID, 10)}, nil
+	case errors.Is(err, ErrUnsubscribed):
+		s.recordUnsubscribed(ctx, s.log, it.To)
+		return s.undeliverable(ctx, it, strconv.Itoa(CodeUnsubscribed)+"_unsubscribed",
+			"the customer has unfollowed the Official Account", err)
+	}
+	if cerr := classify(err); domain.IsPermanent(cerr) {
+		// No subscription left for this customer (43101) and the like:
+		// out of reach, not an error.
+		return s.undeliverable(ctx, it, reasonOf(cerr), explain+", and the subscription notice was refused", err)
 	}
 	return domain.Delivery{}, classify(err)
 }

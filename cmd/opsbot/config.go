@@ -18,8 +18,11 @@ import (
 
 // Config is opsbot's whole configuration, read once from the environment.
 type Config struct {
-	DatabaseURL        string
-	Addr               string
+	DatabaseURL string
+	Addr        string
+	// MetricsAddr, when set, serves /metrics there instead of on Addr,
+	// so that it need not be public with the webhooks.
+	MetricsAddr        string
 	DataDir            string
 	TimezoneName       string
 	Location           *time.Location
@@ -67,6 +70,10 @@ type WeChatConfig struct {
 	// "kind=TEMPLATE_ID,kind2=TEMPLATE_ID2"), used outside the 48-hour
 	// window.
 	Templates map[string]string
+	// Subscriptions maps notice kinds to subscription-notice templates
+	// (WECHAT_SUBSCRIBE_TEMPLATES, "campaign=TEMPLATE_ID[/field]"): how a
+	// campaign notice reaches opted-in customers outside the window.
+	Subscriptions map[string]string
 }
 
 // Enabled reports whether Slack credentials are configured.
@@ -93,6 +100,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DatabaseURL:  get("DATABASE_URL", ""),
 		IngestSecret: get("OPSBOT_INGEST_SECRET", ""),
 		Addr:         get("OPSBOT_ADDR", ":8080"),
+		MetricsAddr:  get("OPSBOT_METRICS_ADDR", ""),
 		DataDir:      get("OPSBOT_DATA_DIR", defaultDataDir(getenv)),
 		TimezoneName: get("OPSBOT_TIMEZONE", "Asia/Shanghai"),
 		LogFormat:    get("OPSBOT_LOG_FORMAT", "text"),
@@ -120,6 +128,13 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		bad("OPSBOT_ADDR", "host:port such as :8080 or 127.0.0.1:8080", c.Addr)
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		bad("OPSBOT_ADDR", "a port number up to 65535, such as :8080", c.Addr)
+	}
+	if c.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.MetricsAddr); err != nil || port == "" {
+			bad("OPSBOT_METRICS_ADDR", "host:port such as 127.0.0.1:9090, or unset to serve /metrics on OPSBOT_ADDR", c.MetricsAddr)
+		} else if c.MetricsAddr == c.Addr && port != "0" {
+			bad("OPSBOT_METRICS_ADDR", "an address other than OPSBOT_ADDR", c.MetricsAddr)
+		}
 	}
 	if !filepath.IsAbs(c.DataDir) {
 		bad("OPSBOT_DATA_DIR", "an absolute path", c.DataDir)
@@ -233,6 +248,18 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			c.WeChat.Templates[kind] = id
 		}
 	}
+	if v := get("WECHAT_SUBSCRIBE_TEMPLATES", ""); v != "" {
+		c.WeChat.Subscriptions = map[string]string{}
+		for _, pair := range strings.Split(v, ",") {
+			kind, id, ok := strings.Cut(strings.TrimSpace(pair), "=")
+			kind, id = strings.TrimSpace(kind), strings.TrimSpace(id)
+			if !ok || kind == "" || id == "" || strings.ContainsAny(id, " \t") || strings.HasPrefix(id, "/") {
+				bad("WECHAT_SUBSCRIBE_TEMPLATES", "comma-separated kind=TEMPLATE_ID[/field] pairs such as campaign=Abc123/thing1", v)
+				break
+			}
+			c.WeChat.Subscriptions[kind] = id
+		}
+	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}
@@ -278,6 +305,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("database", db),
 		slog.String("addr", c.Addr),
+		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("data_dir", c.DataDir),
 		slog.String("timezone", c.TimezoneName),
 		slog.String("log_level", c.LogLevel.String()),
@@ -305,7 +333,7 @@ func (c Config) LogValue() slog.Value {
 			slog.String("token", mask(c.WeChat.Token)),
 			slog.String("encoding_aes_key", mask(c.WeChat.EncodingAESKey)),
 			slog.String("api_url", c.WeChat.APIURL),
-			slog.Any("templates", c.WeChat.Templates)),
+			slog.Any("templates", c.WeChat.Templates), slog.Any("subscription_templates", c.WeChat.Subscriptions)),
 	)
 }
 

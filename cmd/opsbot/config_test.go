@@ -96,6 +96,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{map[string]string{"WECHAT_APP_SECRET": "s"}, []string{"WECHAT_APP_ID", "AppID"}},
 		{map[string]string{"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s", "WECHAT_TOKEN": "t", "WECHAT_ENCODING_AES_KEY": "short"}, []string{"WECHAT_ENCODING_AES_KEY", "43 characters"}},
 		{map[string]string{"WECHAT_APP_ID": "wx1", "WECHAT_APP_SECRET": "s", "WECHAT_TOKEN": "t", "WECHAT_API_URL": "api.weixin"}, []string{"WECHAT_API_URL", "http(s) URL"}},
+		{map[string]string{"WECHAT_SUBSCRIBE_TEMPLATES": "campaign"}, []string{"WECHAT_SUBSCRIBE_TEMPLATES", "kind=TEMPLATE_ID"}},
 	}
 	for _, c := range cases {
 		e := map[string]string{}

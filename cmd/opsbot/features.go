@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/opsbot/opsbot/bot"
 	"github.com/opsbot/opsbot/handlers"
+	"github.com/opsbot/opsbot/handlers/campaigns"
 	"github.com/opsbot/opsbot/handlers/complaints"
+	"github.com/opsbot/opsbot/handlers/digests"
 	"github.com/opsbot/opsbot/handlers/shop"
 	"github.com/opsbot/opsbot/handlers/surveys"
 	"github.com/opsbot/opsbot/store"
@@ -30,6 +33,14 @@ func (a *app) features(db *store.DB, events *handlers.Events) []bot.Feature {
 		desk.Feature(),
 		shop.New(db, a.clock, a.channels, a.log).Feature(),
 		surveys.New(db, a.clock, a.channels, a.log, events, a.cfg.WeChat.Templates[surveys.WeChatTemplate] != "").Feature(),
+		campaigns.New(db, a.clock, a.channels, a.log).Feature(),
+		digests.New(db, a.clock, a.channels, a.log, digests.Options{
+			ChartDir: filepath.Join(a.cfg.DataDir, "charts"),
+			// Campaign days are compared only with other campaign days.
+			SpecialDays: func(ctx context.Context, from, to time.Time) (map[string]string, error) {
+				return db.CampaignDays(ctx, from, to, a.clock.Loc)
+			},
+		}).Feature(),
 	}
 }
 

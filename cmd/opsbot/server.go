@@ -15,8 +15,9 @@ import (
 // maxBody is the largest request body accepted; larger ones get 413.
 const maxBody = 1 << 20
 
-// httpHandler builds the HTTP surface: health, readiness, metrics and the
-// adapters' routes, each behind the body limit and metrics.
+// httpHandler builds the HTTP surface: health, readiness, metrics (unless
+// OPSBOT_METRICS_ADDR puts them elsewhere) and the adapters' routes, each
+// behind the body limit and metrics.
 func (a *app) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	add := func(pattern string, h http.Handler) { mux.Handle(pattern, a.instrument(pattern, h)) }
@@ -25,11 +26,25 @@ func (a *app) httpHandler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	}))
 	add("GET /readyz", http.HandlerFunc(a.ready))
-	add("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{}))
+	if a.cfg.MetricsAddr == "" {
+		add("GET /metrics", a.metricsHandler())
+	}
 	for _, rt := range a.routes {
 		add(rt.pattern, rt.handler)
 	}
 	return mux
+}
+
+func (a *app) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{})
+}
+
+// metricsServer serves only /metrics, on OPSBOT_METRICS_ADDR.
+func (a *app) metricsServer() *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.instrument("GET /metrics", a.metricsHandler()))
+	return &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 }
 
 func (a *app) ready(w http.ResponseWriter, r *http.Request) {
@@ -110,6 +125,16 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	if err != nil {
 		return fmt.Errorf("OPSBOT_ADDR: %w", err)
 	}
+	var msrv *http.Server
+	var mln net.Listener
+	if a.cfg.MetricsAddr != "" {
+		if mln, err = net.Listen("tcp", a.cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("OPSBOT_METRICS_ADDR: %w", err)
+		}
+		msrv = a.metricsServer()
+		a.log.Info("Serving metrics", "addr", mln.Addr().String(), "path", "/metrics")
+	}
 	a.log.Info("Listening", "addr", ln.Addr().String())
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -119,7 +144,7 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	done := make(chan struct{})
 	go func() { a.disp.Run(bg); close(done) }()
 	a.sched.Start()
-	errc := make(chan error, len(a.starters)+1)
+	errc := make(chan error, len(a.starters)+2)
 	for _, start := range a.starters {
 		go func() {
 			if err := start(bg); err != nil && bg.Err() == nil {
@@ -132,6 +157,13 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 			errc <- err
 		}
 	}()
+	if msrv != nil {
+		go func() {
+			if err := msrv.Serve(mln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
 
 	var runErr error
 	select {
@@ -144,6 +176,11 @@ func (a *app) serve(ctx context.Context, ready chan<- string) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		a.log.Error("HTTP shutdown", "err", err)
+	}
+	if msrv != nil {
+		if err := msrv.Shutdown(sctx); err != nil {
+			a.log.Error("Metrics HTTP shutdown", "err", err)
+		}
 	}
 	drained := make(chan struct{})
 	go func() {

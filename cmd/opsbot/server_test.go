@@ -301,7 +301,7 @@ func TestAdminsBootstrappedAtStart(t *testing.T) {
 		}
 	}
 	rep := a.router.Handle(context.Background(), bot.Message{Platform: domain.PlatformSlack, UserID: "U024BE7LH", Text: "staff add <@U1> agent"})
-	if rep.Text != "<@U1> is now an agent." {
-		t.Errorf("bootstrapped admin adds staff: %q", rep.Text)
+	if got := bot.PlainText(rep.Content); got != "@U1 is now an agent." {
+		t.Errorf("bootstrapped admin adds staff: %q", got)
 	}
 }

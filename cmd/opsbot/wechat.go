@@ -19,6 +19,9 @@ import (
 // wechatAPITimeout bounds every WeChat API call.
 const wechatAPITimeout = 10 * time.Second
 
+// wechatSweepEvery is how often unfinished WeChat deliveries are looked for.
+const wechatSweepEvery = 15 * time.Second
+
 func wechatAccount(c WeChatConfig) wechat.Account {
 	return wechat.Account{AppID: c.AppID, AppSecret: c.AppSecret, Token: c.Token, EncodingAESKey: c.EncodingAESKey}
 }
@@ -47,17 +50,21 @@ func (a *app) wireWeChat(ctx context.Context) error {
 	a.handle("GET /wechat", ad)
 	a.handle("POST /wechat", ad)
 	a.drains = append(a.drains, ad.Wait)
+	// What a process that died left unfinished is handled by whichever
+	// replica sweeps first, even when WeChat has stopped retrying.
+	a.starters = append(a.starters, func(ctx context.Context) error { return ad.RunSweeper(ctx, wechatSweepEvery) })
 	a.disp.Senders[domain.PlatformWeChat] = wechat.NewSender(oa, a.db, wechat.SenderOptions{
-		Templates: c.Templates,
-		Agents:    a.channels.Complaints,
-		Log:       a.log.With("adapter", "wechat"),
+		Templates:     c.Templates,
+		Subscriptions: c.Subscriptions,
+		Agents:        a.channels.Complaints,
+		Log:           a.log.With("adapter", "wechat"),
 	})
 	mode := "plaintext"
 	if c.EncodingAESKey != "" {
 		mode = "compatible or safe"
 	}
 	a.log.Info("WeChat Official Account adapter on", "path", "/wechat", "message_mode", mode,
-		"templates", len(c.Templates))
+		"templates", len(c.Templates), "subscription_templates", len(c.Subscriptions))
 	return nil
 }
 

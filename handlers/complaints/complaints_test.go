@@ -200,7 +200,7 @@ func TestComplaintLifecycle(t *testing.T) {
 	if upd.Kind != domain.OutUpdate || upd.Ref != "complaint:"+num || upd.RefTS != fmt.Sprintf("%d.0001", post.ID) {
 		t.Errorf("claim update %+v", upd)
 	}
-	must(t, bot.PlainText(upd.Content), "Claimed by <@"+agent+">")
+	must(t, bot.PlainText(upd.Content), "Claimed by @"+agent)
 	if c := e.complaint(num); c.Assignee != agent || c.State != domain.ComplaintClaimed {
 		t.Errorf("after claim %+v", c)
 	}
@@ -287,7 +287,7 @@ func TestComplaintLifecycle(t *testing.T) {
 		t.Errorf("timeline %q\nwant     %q", got, want)
 	}
 	show := e.staffText(agent, "complaint show "+strings.ToLower(num))
-	for _, want := range []string{"created by customer", "claimed by <@" + agent + ">", "noted by <@" + agent2 + ">", "resolved by", "reopened by", "物流"} {
+	for _, want := range []string{"created by customer", "claimed by @" + agent, "noted by @" + agent2, "resolved by", "reopened by", "物流"} {
 		must(t, show, want)
 	}
 }

@@ -259,7 +259,7 @@ func TestStatsOnDemand(t *testing.T) {
 	out := e.staffText(manager, "complaint stats")
 	for _, want := range []string{"Complaint SLAs, today", "Received: 3", "Still open: 2 (0 overdue)",
 		"First reply within SLA: 100% (2 of 2)", "Median first reply: 5 min", "Median resolution: 1 h 5 min",
-		"商品质量 (quality) 1 (33%)", "<@" + agent + ">: 1, 1 resolved", "<@" + agent2 + ">: 1, 0 resolved", "unclaimed: 1, 0 resolved"} {
+		"商品质量 (quality) 1 (33%)", "@" + agent + ": 1, 1 resolved", "@" + agent2 + ": 1, 0 resolved", "unclaimed: 1, 0 resolved"} {
 		must(t, out, want)
 	}
 	if strings.Contains(out, "m0s") {
@@ -484,7 +484,7 @@ func TestAgentWorkflow(t *testing.T) {
 	}
 	e.sent()
 	// Claiming what someone else holds says so and tells them.
-	must(t, e.staffText(agent2, "complaint claim "+num), "was claimed by <@"+agent+">")
+	must(t, e.staffText(agent2, "complaint claim "+num), "was claimed by @"+agent)
 	var told bool
 	for _, m := range e.sent() {
 		told = told || (m.Kind == domain.OutDM && m.To == agent && strings.Contains(bot.PlainText(m.Content), "took over"))
