@@ -32,7 +32,8 @@ func (a *app) features(db *store.DB, events *handlers.Events) []bot.Feature {
 		},
 		desk.Feature(),
 		shop.New(db, a.clock, a.channels, a.log).Feature(),
-		surveys.New(db, a.clock, a.channels, a.log, events, a.cfg.WeChat.Templates[surveys.WeChatTemplate] != "").Feature(),
+		surveys.New(db, a.clock, a.channels, a.log, events,
+			a.cfg.WeChat.Templates[surveys.WeChatTemplate] != "" || a.cfg.WeChat.Subscriptions[surveys.WeChatTemplate] != "").Feature(),
 		campaigns.New(db, a.clock, a.channels, a.log).Feature(),
 		digests.New(db, a.clock, a.channels, a.log, digests.Options{
 			ChartDir: filepath.Join(a.cfg.DataDir, "charts"),

@@ -23,8 +23,9 @@ type Surveys struct {
 	Log      *slog.Logger
 	Events   *handlers.Events
 	// Template reports whether the WeChat account has a template or
-	// subscription notice configured for surveys (WECHAT_TEMPLATES
-	// survey=<id>), to reach customers outside the 48-hour window.
+	// subscription notice configured for surveys (survey=<id> in
+	// WECHAT_TEMPLATES or WECHAT_SUBSCRIBE_TEMPLATES), to reach customers
+	// outside the 48-hour window.
 	Template bool
 	// Batch is how many due surveys the job takes per transaction.
 	Batch int
@@ -176,9 +177,15 @@ func (h *Surveys) question(s domain.Survey, set domain.SurveySettings, reminder 
 		text = "温馨提醒：" + text + "\n您的评价对我们很重要，回复数字即可。"
 		key = "survey:" + strconv.FormatInt(s.ID, 10) + ":remind"
 	}
+	ct := domain.Content{Text: text, Choices: domain.SurveyChoices}
+	if s.Via == "template" {
+		// Outside the window: a template or subscription notice shows a
+		// short line (at most 20 characters); the customer answers in
+		// the chat, which opens the window again.
+		ct.Title = "邀请您为本次服务打分（回复1-5分）"
+	}
 	return domain.Outgoing{Platform: domain.PlatformWeChat, Kind: domain.OutPost, To: s.OpenID,
-		Template: WeChatTemplate, Purpose: domain.PurposeSurvey, DedupeKey: key,
-		Content: domain.Content{Text: text, Choices: domain.SurveyChoices}}
+		Template: WeChatTemplate, Purpose: domain.PurposeSurvey, DedupeKey: key, Content: ct}
 }
 
 // openCase opens the survey's follow-up case on the complaint desk, in tx.

@@ -327,7 +327,8 @@ func TestTemplateOutsideWindow(t *testing.T) {
 	e.completed("T1", "oFar", e.time()) // never wrote
 	e.advance(2 * time.Hour)
 	sent := e.send()
-	if len(sent["oFar"]) != 1 || sent["oFar"][0].Template != surveys.WeChatTemplate {
+	if len(sent["oFar"]) != 1 || sent["oFar"][0].Template != surveys.WeChatTemplate ||
+		len([]rune(sent["oFar"][0].Content.Title)) > 20 || sent["oFar"][0].Content.Title == "" {
 		t.Fatalf("template notice: %+v", sent["oFar"])
 	}
 	if s := e.survey(domain.TriggerOrder, "T1"); s.Via != "template" {
