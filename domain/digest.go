@@ -621,12 +621,12 @@ func TrafficDependent(t ShopTotals) map[string]bool {
 }
 
 // CheapTotals keeps of t what store.BaselineTotals adds up for many
-// windows at once: trade, refunds, repeat buyers, traffic and complaints,
-// but not what later features add.
+// windows at once: trade, refunds, repeat buyers, traffic, complaints and
+// survey answers, but not what later features add.
 func CheapTotals(t ShopTotals) ShopTotals {
 	return ShopTotals{GMV: t.GMV, Orders: t.Orders, PayingCustomers: t.PayingCustomers, RefundedOrders: t.RefundedOrders,
-		RepeatBuyers: t.RepeatBuyers,
-		TrafficDays:  t.TrafficDays, PeriodDays: t.PeriodDays, PV: t.PV, UV: t.UV, NewUsers: t.NewUsers, ActiveUsers: t.ActiveUsers,
+		RepeatBuyers: t.RepeatBuyers, SurveyResponses: t.SurveyResponses, SurveyScoreSum: t.SurveyScoreSum,
+		TrafficDays: t.TrafficDays, PeriodDays: t.PeriodDays, PV: t.PV, UV: t.UV, NewUsers: t.NewUsers, ActiveUsers: t.ActiveUsers,
 		Complaints: t.Complaints, ComplainingCustomers: t.ComplainingCustomers, ReplyMet: t.ReplyMet, ReplyDecided: t.ReplyDecided,
 		ResolveMet: t.ResolveMet, ResolveDecided: t.ResolveDecided}
 }

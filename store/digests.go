@@ -98,8 +98,9 @@ func cachedWindows[T any](ctx context.Context, db *DB, kind string, ps []domain.
 }
 
 // BaselineTotals adds up, for many periods in one round trip each, the
-// totals the cheap metrics are computed from: trade, refunds, repeat
-// buyers, traffic and complaints. Each period is a few range scans on
+// totals the metrics are computed from: trade, refunds, repeat buyers,
+// traffic, complaints (survey follow-up cases are not complaints) and
+// survey answers, as ShopTotals adds them up. Each period is a few range scans on
 // indexed times, so the cost follows the periods, not the tables. at is
 // "now", for SLA deadlines still running. Distinct customers are counted
 // under the "C" collation: the same count (equality is byte equality),
@@ -150,7 +151,7 @@ func (db *DB) baselineTotals(ctx context.Context, ps []domain.Period, at time.Ti
 		days[i] = p.From.Format("2006-01-02")
 		dayTo[i] = p.From.AddDate(0, 0, out[i].PeriodDays).Format("2006-01-02")
 	}
-	const q = `SELECT r.i, t.gmv, t.orders, t.customers, rf.n AS refunded, fb.n AS first_buyers,
+	const q = `SELECT r.i, t.gmv, t.orders, t.customers, rf.n AS refunded, fb.n AS first_buyers, sv.n AS survey_responses, sv.score AS survey_score,
 			tr.days, tr.pv, tr.uv, tr.new_users, tr.active_users,
 			c.n AS complaints, c.who, c.reply_met, c.reply_decided, c.resolve_met, c.resolve_decided
 		FROM unnest($1::timestamptz[], $2::timestamptz[], $3::date[], $4::date[]) WITH ORDINALITY AS r(f, t, df, dt, i)
@@ -159,6 +160,8 @@ func (db *DB) baselineTotals(ctx context.Context, ps []domain.Period, at time.Ti
 		CROSS JOIN LATERAL (SELECT count(*) AS n FROM orders
 			WHERE refunded_at >= r.f AND refunded_at < r.t AND paid_at >= r.f AND paid_at < r.t) rf
 		CROSS JOIN LATERAL (SELECT count(*) AS n FROM customers WHERE first_paid_at >= r.f AND first_paid_at < r.t) fb
+		CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(score), 0) AS score FROM surveys
+			WHERE answered_at >= r.f AND answered_at < r.t) sv
 		CROSS JOIN LATERAL (SELECT count(DISTINCT day) AS days, coalesce(sum(pv), 0) AS pv, coalesce(sum(uv), 0) AS uv,
 				coalesce(sum(new_users), 0) AS new_users, coalesce(sum(active_users), 0) AS active_users
 			FROM traffic WHERE channel = '' AND day >= r.df AND day < r.dt) tr
@@ -167,7 +170,7 @@ func (db *DB) baselineTotals(ctx context.Context, ps []domain.Period, at time.Ti
 				count(*) FILTER (WHERE first_reply_at IS NOT NULL OR reply_due_at < $5) AS reply_decided,
 				count(*) FILTER (WHERE resolved_at <= resolve_due_at) AS resolve_met,
 				count(*) FILTER (WHERE resolved_at IS NOT NULL OR resolve_due_at < $5) AS resolve_decided
-			FROM complaints WHERE created_at >= r.f AND created_at < r.t) c
+			FROM complaints WHERE created_at >= r.f AND created_at < r.t AND source <> 'survey') c
 		ORDER BY r.i`
 	rows, err := db.x.QueryxContext(ctx, q, pq.Array(from), pq.Array(to), pq.Array(days), pq.Array(dayTo), at)
 	if err != nil {
@@ -179,6 +182,7 @@ func (db *DB) baselineTotals(ctx context.Context, ps []domain.Period, at time.Ti
 		var t domain.ShopTotals
 		var first int64
 		if err := rows.Scan(&i, &t.GMV, &t.Orders, &t.PayingCustomers, &t.RefundedOrders, &first,
+			&t.SurveyResponses, &t.SurveyScoreSum,
 			&t.TrafficDays, &t.PV, &t.UV, &t.NewUsers, &t.ActiveUsers,
 			&t.Complaints, &t.ComplainingCustomers, &t.ReplyMet, &t.ReplyDecided, &t.ResolveMet, &t.ResolveDecided); err != nil {
 			return nil, wrap("baseline totals", err)
@@ -191,14 +195,16 @@ func (db *DB) baselineTotals(ctx context.Context, ps []domain.Period, at time.Ti
 }
 
 // ComplaintExtras counts, for [p.From, p.To), the complaints still open at
-// p.To and the SLA deadlines in the period that were missed.
+// p.To and the SLA deadlines in the period that were missed. Survey
+// follow-up cases are not complaints here, as in ShopTotals.
 func (db *DB) ComplaintExtras(ctx context.Context, p domain.Period) (domain.ComplaintExtras, error) {
 	const q = `SELECT
-			(SELECT count(*) FROM complaints WHERE created_at < $2 AND (resolved_at IS NULL OR resolved_at >= $2)),
+			(SELECT count(*) FROM complaints WHERE created_at < $2 AND (resolved_at IS NULL OR resolved_at >= $2)
+				AND source <> 'survey'),
 			(SELECT count(*) FROM complaints WHERE reply_due_at >= $1 AND reply_due_at < $2
-				AND (first_reply_at IS NULL OR first_reply_at > reply_due_at))
+				AND (first_reply_at IS NULL OR first_reply_at > reply_due_at) AND source <> 'survey')
 			+ (SELECT count(*) FROM complaints WHERE resolve_due_at >= $1 AND resolve_due_at < $2
-				AND (resolved_at IS NULL OR resolved_at > resolve_due_at))`
+				AND (resolved_at IS NULL OR resolved_at > resolve_due_at) AND source <> 'survey')`
 	var x domain.ComplaintExtras
 	err := db.x.QueryRowxContext(ctx, q, p.From, p.To).Scan(&x.Open, &x.Breaches)
 	return x, wrap("complaint extras", err)

@@ -16,11 +16,11 @@ func (db *DB) ShopTotals(ctx context.Context, p domain.Period, at time.Time) (do
 	if end := domain.Midnight(at, p.From.Location()).AddDate(0, 0, 1); end.Before(p.To) {
 		t.PeriodDays = int(end.Sub(p.From).Round(24*time.Hour) / (24 * time.Hour))
 	}
-	// Grouping by customer first gives GMV, orders and paying customers in
-	// one hash aggregate over the period's slice of orders_paid_idx.
-	const trade = `SELECT coalesce(sum(gmv), 0), coalesce(sum(n), 0), count(*)
-		FROM (SELECT sum(total) AS gmv, count(*) AS n FROM orders
-			WHERE paid_at >= $1 AND paid_at < $2 GROUP BY customer_id) c`
+	// Distinct customers are counted under the "C" collation: the same
+	// count (equality is byte equality), several times faster than sorting
+	// by the database's locale.
+	const trade = `SELECT coalesce(sum(total), 0), count(*), count(DISTINCT customer_id COLLATE "C")
+		FROM orders WHERE paid_at >= $1 AND paid_at < $2`
 	const refunds = `SELECT count(*) FROM orders
 		WHERE refunded_at >= $1 AND refunded_at < $2 AND paid_at >= $1 AND paid_at < $2`
 	// Repeat buyers are the paying customers whose first payment ever was
@@ -28,7 +28,7 @@ func (db *DB) ShopTotals(ctx context.Context, p domain.Period, at time.Time) (do
 	const firstBuyers = `SELECT count(*) FROM customers WHERE first_paid_at >= $1 AND first_paid_at < $2`
 	err := db.InTx(ctx, func(tx *DB) error {
 		// A month of a busy shop has hundreds of thousands of customers
-		// to group: enough memory keeps the aggregate off disk.
+		// to sort: enough memory keeps the sort off disk.
 		if _, err := tx.x.ExecContext(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
 			return wrap("metrics work_mem", err)
 		}
