@@ -52,7 +52,7 @@ var categoryAliases = map[string]Category{
 	"after-sales": CategoryRefund, "aftersales": CategoryRefund, "return": CategoryRefund,
 	"订单": CategoryOrder, "order": CategoryOrder, "anomaly": CategoryOrder,
 	"other": CategoryOther,
-	"回访": CategoryFollowUp, "满意度": CategoryFollowUp, "follow-up": CategoryFollowUp, "followup": CategoryFollowUp,
+	"回访":    CategoryFollowUp, "满意度": CategoryFollowUp, "follow-up": CategoryFollowUp, "followup": CategoryFollowUp,
 }
 
 // ParseCategory accepts a category's Chinese name, its English name or a
@@ -236,8 +236,8 @@ type SLAPolicy struct {
 	// days of the business calendar (3wd) instead of Resolve.
 	ResolveWorkDays int
 	WarnPct         int
-	UpdatedBy string
-	UpdatedAt time.Time
+	UpdatedBy       string
+	UpdatedAt       time.Time
 }
 
 // DefaultWarnPct is when agents are warned, as a share of the window.

@@ -26,7 +26,7 @@ var ErrRealData = errors.New("the database already holds real orders; use --forc
 // DemoSummary is what `opsbot demo` wrote.
 type DemoSummary struct {
 	Orders, Events, TrafficDays, Followers, Complaints, Surveys int
-	From, To                                           time.Time
+	From, To                                                    time.Time
 }
 
 // Demo writes realistic shop activity for trying opsbot without a shop.
