@@ -199,7 +199,8 @@ func (db *DB) baselineTotals(ctx context.Context, ps []domain.Period, at time.Ti
 // follow-up cases are not complaints here, as in ShopTotals.
 func (db *DB) ComplaintExtras(ctx context.Context, p domain.Period) (domain.ComplaintExtras, error) {
 	const q = `SELECT
-			(SELECT count(*) FROM complaints WHERE created_at < $2 AND (resolved_at IS NULL OR resolved_at >= $2)
+			(SELECT count(*) FROM complaints WHERE state <> 'resolved' AND created_at < $2 AND source <> 'survey')
+			+ (SELECT count(*) FROM complaints WHERE resolved_at >= $2 AND state = 'resolved' AND created_at < $2
 				AND source <> 'survey'),
 			(SELECT count(*) FROM complaints WHERE reply_due_at >= $1 AND reply_due_at < $2
 				AND (first_reply_at IS NULL OR first_reply_at > reply_due_at) AND source <> 'survey')
