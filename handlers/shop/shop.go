@@ -103,14 +103,11 @@ func (s *Shop) metrics(ctx context.Context, req *bot.Request) (bot.Reply, error)
 	if err != nil {
 		return bot.Reply{}, bot.Usagef("%s", err)
 	}
-	cur, err := s.Store.ShopTotals(ctx, p, now)
+	t, err := s.Store.ShopTotalsEach(ctx, []domain.Period{p, p.Previous()}, now)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	prev, err := s.Store.ShopTotals(ctx, p.Previous(), now)
-	if err != nil {
-		return bot.Reply{}, err
-	}
+	cur, prev := t[0], t[1]
 	return bot.Reply{Content: FiguresContent("Metrics for "+p.Label, cur.Figures(), prev.Figures(), "vs "+p.Previous().Label)}, nil
 }
 
