@@ -24,9 +24,9 @@ import (
 // from InTx. Every method works on either, so store methods compose in one
 // transaction: db.InTx(ctx, func(tx *store.DB) error { ... }).
 type DB struct {
-	x     execer    // what queries run on: the pool or tx
-	pool  *sqlx.DB  // the pool, for Begin, Close and migrations
-	tx    *sqlx.Tx  // non-nil when this handle is bound to a transaction
+	x     execer   // what queries run on: the pool or tx
+	pool  *sqlx.DB // the pool, for Begin, Close and migrations
+	tx    *sqlx.Tx // non-nil when this handle is bound to a transaction
 	owner string
 
 	mig *migrator // shared by a pool and the transactions it hands out
